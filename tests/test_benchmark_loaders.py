@@ -402,3 +402,27 @@ def test_sources_documented():
         assert source.name == name and source.description and source.confirmed
     assert BENCHMARK_SOURCES["ppe_mmlu_pro"].hub_id == "lmarena-ai/PPE-MMLU-Pro-Best-of-K"
     assert BENCHMARK_SOURCES["ppe_preference"].hub_id == "lmarena-ai/PPE-Human-Preference-V1"
+
+
+# --- The workflow's benchmark items (spct.benchmarks.load_benchmark_items) -----------------------------------------
+
+
+def test_configured_source_benchmark_covers_every_part_under_a_cap(tmp_path):
+    """`source: rmb` with a local `path` and a small cap: round-robin over subsets keeps all four RMB parts, so the
+    official RMB score (mean of the four) is defined; the same cap gives the same items every time."""
+    from spct.benchmarks import benchmark_metric, load_benchmark_items, paper_column
+
+    spec = {"source": "rmb", "path": str(write_rmb(tmp_path / "RMB_dataset")), "max_items": 4}
+    records = load_benchmark_items("rmb", spec, eval_records=[])
+    assert Counter(r.subset for r in records) == Counter({p: 1 for p in RMB_PARTS})
+    assert [r.id for r in load_benchmark_items("rmb", spec, [])] == [r.id for r in records]
+    assert benchmark_metric(spec) == "rmb" and paper_column(spec) == "RMB"
+    assert benchmark_metric({"subsets": ["x"]}) == "accuracy" and paper_column({"subsets": ["x"]}) is None
+    assert benchmark_metric({"source": "realmistake"}) == "roc_auc"
+
+
+def test_configured_source_benchmark_with_a_missing_path_names_the_key(tmp_path):
+    from spct.benchmarks import load_benchmark_items
+
+    with pytest.raises(FileNotFoundError, match=r"benchmarks\.my-rmb\.path: .*nowhere"):
+        load_benchmark_items("my-rmb", {"source": "rmb", "path": str(tmp_path / "nowhere")}, [])

@@ -90,7 +90,7 @@ def test_bad_value_names_the_key(base_config, key, value, must_name):
         ("judge.k_max", ["judge", "'k_max'"]),
         ("judge.temperature", ["judge", "'temperature'"]),
         ("sampler.backend", ["sampler", "'backend'"]),
-        ("benchmarks.safety-reconstructed.subsets", ["benchmarks.safety-reconstructed", "'subsets'"]),
+        ("benchmarks.human-preference.subsets", ["benchmarks.human-preference", "required", "'subsets'", "'source'"]),
         ("mlflow", ["'mlflow'"]),
         ("metrics", ["'metrics'"]),
     ],
@@ -186,3 +186,15 @@ def test_cap_mixes_subsets(records):
 def test_train_records_never_selected(records):
     chosen = select_benchmark(records, "b", ["alpha"])
     assert not any("train" in r.id for r in chosen)
+
+
+def test_cap_keeps_both_labels_of_single_responses():
+    """A ROC-AUC needs both labels: a cap of 4 over 1 wrong and 20 right single responses keeps the wrong one."""
+    from spct.benchmarks import stratified_cap
+
+    singles = [
+        Record(id=f"s{i}", source="t", subset="single", split="eval", prompt="Q", responses=["a"], label=int(i > 0))
+        for i in range(21)
+    ]
+    chosen = stratified_cap(singles, 4)
+    assert len(chosen) == 4 and {r.label for r in chosen} == {0, 1}

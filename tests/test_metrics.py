@@ -356,3 +356,148 @@ def test_position_bias_and_tie_rate():
     assert out["accuracy_best_shown_first"] == 0.5
     assert out["accuracy_best_shown_last"] == 0.0
     assert out["tie_rate"] == 1 / 3
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Official scores per benchmark, lists of n > 2, strict ties, per-k diagnostics
+# --------------------------------------------------------------------------------------------------------------
+
+
+def test_official_score_rewardbench_weights_subsets_by_official_counts():
+    """llmbar-natural (count 100) all right, llmbar-adver-manual (46) all wrong, hep-go (164) half right:
+    Chat Hard = 100 / 146, Reasoning = 0.5, RB (partial) = their mean."""
+    from spct.metrics import official_score
+
+    subsets = ["llmbar-natural"] * 2 + ["llmbar-adver-manual"] * 3 + ["hep-go"] * 2
+    correct = [1, 1, 0, 0, 0, 1, 0]
+    score, parts = official_score("rewardbench", subsets, correct)
+    assert parts == pytest.approx({"Chat Hard": 100 / 146, "Reasoning": 0.5})
+    assert score == pytest.approx((100 / 146 + 0.5) / 2)
+    # Plain accuracy would be 3/7: the weighting is what makes the number official.
+    assert official_score("accuracy", subsets, correct)[0] == pytest.approx(3 / 7)
+
+
+def test_official_score_rmb_and_ppe_correctness():
+    from spct.metrics import official_score
+
+    parts = ["Helpfulness-BoN", "Helpfulness-Pairwise", "Harmlessness-BoN", "Harmlessness-Pairwise"]
+    subsets = [parts[0]] * 4 + [parts[1], parts[2], parts[3]]
+    correct = [1, 0, 0, 0, 1, 1, 0]  # parts: 0.25, 1, 1, 0
+    score, got = official_score("rmb", subsets, correct)
+    assert got == pytest.approx(dict(zip(parts, [0.25, 1.0, 1.0, 0.0])))
+    assert score == pytest.approx(2.25 / 4)
+    with pytest.raises(ValueError, match="missing"):
+        official_score("rmb", subsets[:4], correct[:4])  # only one of RMB's four parts
+    domains = ["MMLU-Pro", "MATH", "GPQA", "MBPP-Plus", "IFEval"]
+    score, _ = official_score("ppe_correctness", domains + ["MATH"], [1, 1, 0, 0, 1, 0])  # MATH 1/2
+    assert score == pytest.approx((1 + 0.5 + 0 + 0 + 1) / 5)
+
+
+def list_item(item_id: str, best: int, n: int = 4, subset: str = "lists") -> Record:
+    return Record(id=item_id, source="test", subset=subset, split="eval", prompt="Q?", responses=["r"] * n, best=best)
+
+
+def test_lists_strict_ties_under_bon_but_coin_flip_under_accuracy():
+    """A best tied with one loser: RMB's best-of-N rule (metric bon) counts it wrong every time; the paper's
+    shuffle-then-argmax rule (accuracy) is right about half of the time."""
+    records = [list_item(f"l{i}", best=1) for i in range(200)]
+    judgments = []
+    for r in records:
+        judgments += judgments_for(r.id, [3, 8, 8, 1], [[3, 8, 8, 1]] * 2)
+    strict = by_setting(scaling_metrics(records, judgments, ks=[2], repeats=2, metric="bon"))
+    loose = by_setting(scaling_metrics(records, judgments, ks=[2], repeats=2, metric="accuracy"))
+    assert strict["greedy"]["score"] == 0.0 and strict["voting@2"]["score"] == 0.0
+    assert 0.35 < loose["voting@2"]["score"] < 0.65
+    assert strict["voting@2"]["tie_rate"] == 1.0
+
+
+def test_lists_vote_over_all_responses():
+    """n = 4: samples [9,1,1,1] and [1,2,9,1] sum to [10,3,10,2]; adding [8,1,1,1] breaks the tie for response 0."""
+    records = [list_item("l0", best=0)]
+    judgments = judgments_for("l0", [1, 2, 9, 1], [[9, 1, 1, 1], [1, 2, 9, 1], [8, 1, 1, 1]])
+    rows = by_setting(scaling_metrics(records, judgments, ks=[3], repeats=2, metric="bon"))
+    assert rows["greedy"]["score"] == 0.0
+    assert rows["voting@3"]["score"] == 1.0 and rows["voting@3"]["tie_rate"] == 0.0
+
+
+def test_score_interval_and_std_use_the_official_metric():
+    """Chat Hard items always right, Reasoning items right in 1 of 4 samples: RB is the mean of the two sections."""
+    records = [
+        Record(id=f"{subset}/{i}", source="t", subset=subset, split="eval", prompt="Q", responses=["a", "b"], best=0)
+        for subset in ("llmbar-natural", "hep-go")
+        for i in range(10)
+    ]
+    judgments = []
+    for r in records:
+        samples = [RIGHT] * 4 if r.subset == "llmbar-natural" else [[1, 9], RIGHT, [1, 9], [1, 9]]
+        judgments += judgments_for(r.id, RIGHT, samples)
+    rows = by_setting(scaling_metrics(records, judgments, ks=[1, 4], repeats=30, metric="rewardbench"))
+    greedy = rows["greedy"]
+    assert greedy["score"] == 1.0 and greedy["parts"] == {"Chat Hard": 1.0, "Reasoning": 1.0}
+    v1 = rows["voting@1"]
+    assert v1["parts"]["Chat Hard"] == 1.0
+    assert 0.1 < v1["parts"]["Reasoning"] < 0.45  # 1 in 4 samples right
+    assert v1["score"] == pytest.approx((1.0 + v1["parts"]["Reasoning"]) / 2)
+    assert v1["score_std"] > 0
+    assert v1["score_ci_low"] <= v1["score"] <= v1["score_ci_high"]
+    assert v1["score_ci_low"] >= 0.5  # Chat Hard is always 1.0, and every resample keeps both sections
+    assert rows["voting@4"]["score"] == 0.5 and rows["voting@4"]["score_std"] == 0.0
+
+
+def test_per_k_diagnostics():
+    """Tokens add up over the voted samples; invalid and no-valid rates follow the selected samples."""
+    records = [pair("p0"), pair("p1")]
+    judgments = judgments_for("p0", RIGHT, [RIGHT, RIGHT], num_tokens=10) + judgments_for(
+        "p1", None, [None, None], num_tokens=30
+    )
+    rows = by_setting(scaling_metrics(records, judgments, ks=[1, 2], repeats=3))
+    assert rows["greedy"]["tokens_per_item"] == 20.0
+    assert rows["voting@2"]["tokens_per_item"] == 40.0
+    assert rows["voting@2"]["invalid_rate"] == 0.5 and rows["voting@2"]["no_valid_rate"] == 0.5
+    assert rows["voting@1"]["tie_rate"] == 0.0  # p1 has no vote at all, so it is not a tie
+
+
+def test_position_bias_per_k_follows_where_the_best_was_shown():
+    """Right whenever the best was shown first, wrong whenever shown last: the split shows the bias at every k."""
+    records = [pair(f"p{i}") for i in range(6)]
+    judgments = []
+    for r in records:
+        rows = judgments_for(r.id, RIGHT, [RIGHT, [1, 9], RIGHT, [1, 9]])
+        for row_ in rows:
+            row_["best_shown_at"] = 0 if row_["scores"] == RIGHT else 1
+        judgments += rows
+    got = by_setting(scaling_metrics(records, judgments, ks=[1, 3], repeats=10))
+    for setting in ("greedy", "voting@1", "voting@3"):
+        assert got[setting]["accuracy_best_shown_first"] in (1.0, None)
+    assert got["voting@1"]["accuracy_best_shown_first"] == 1.0
+    assert got["voting@1"]["accuracy_best_shown_last"] == 0.0
+    assert got["voting@3"]["accuracy_best_shown_first"] == 1.0  # 2 of 3 right samples: right, shown first
+    assert got["voting@3"]["accuracy_best_shown_last"] == 0.0
+
+
+def test_unknown_metric_raises():
+    with pytest.raises(ValueError, match="unknown metric"):
+        scaling_metrics([pair("p0")], judgments_for("p0", RIGHT, [RIGHT]), ks=[1], metric="f1")
+
+
+def test_metrics_stage_rejects_a_metric_that_does_not_fit_the_items(tmp_path):
+    """Single responses configured with a pair metric: a clear error naming the config key, before any output."""
+    import json
+
+    from spct import stages
+    from spct.records import write_records
+
+    write_records(tmp_path / "items.jsonl", [single("s0", 0), single("s1", 1)])
+    rows = judgments_for("s0", [1], [[1]]) + judgments_for("s1", [2], [[2]])
+    (tmp_path / "j.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(ValueError, match=r"benchmarks\.singles\.metric: 'accuracy' does not fit"):
+        stages.metrics(
+            tmp_path / "items.jsonl",
+            tmp_path / "j.jsonl",
+            tmp_path / "out.json",
+            {"ks": [1]},
+            {"subsets": ["x"]},
+            {"tracking_uri": f"sqlite:///{tmp_path / 'm.db'}", "experiment": "t"},
+            {"model": "m", "benchmark": "singles"},
+        )
+    assert not (tmp_path / "out.json").exists()

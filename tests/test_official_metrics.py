@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import random
+from pathlib import Path
 
 import pytest
 
@@ -177,17 +178,38 @@ def test_full_rewardbench_by_hand():
     assert rewardbench_score(sections) == pytest.approx((4 - 100 / 358 - 37 / 456 - 68 / 740 - 0.25) / 4)
 
 
-def _upstream_calculate_scores_per_section():
-    """The installed package's own function, when the package can be imported; else skip."""
-    pytest.importorskip("rewardbench")
-    utils = pytest.importorskip("rewardbench.utils")
-    return utils.calculate_scores_per_section
+def _upstream_rewardbench():
+    """``calculate_scores_per_section``, ``EXAMPLE_COUNTS`` and ``SUBSET_MAPPING`` from the INSTALLED rewardbench.
+
+    The package is installed with --no-deps (envs/reference-packages.txt): importing it would import its pinned
+    transformers 4.51 / trl 0.19 stack, which cannot coexist with ours. So the test runs upstream's own files
+    without its package ``__init__``: ``constants.py`` is executed as it is (it imports nothing), and the
+    function is compiled from its exact source in ``utils.py`` (it uses nothing from the module).
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("rewardbench")  # finds the package without importing it
+    assert spec is not None and spec.submodule_search_locations, (
+        "rewardbench is not installed; make setup installs it (envs/reference-packages.txt)"
+    )
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    constants: dict = {}
+    exec(compile((folder / "constants.py").read_text(), str(folder / "constants.py"), "exec"), constants)
+    tree = ast.parse((folder / "utils.py").read_text())
+    (function,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "calculate_scores_per_section"]
+    namespace: dict = {}
+    exec(compile(ast.Module(body=[function], type_ignores=[]), str(folder / "utils.py"), "exec"), namespace)
+    return namespace["calculate_scores_per_section"], constants["EXAMPLE_COUNTS"], constants["SUBSET_MAPPING"]
+
+
+def test_installed_rewardbench_is_the_version_we_copied():
+    from importlib.metadata import version
+
+    assert version("rewardbench") == "0.1.4"
 
 
 def test_agrees_with_rewardbench_calculate_scores_per_section():
-    calculate_scores_per_section = _upstream_calculate_scores_per_section()
-    from rewardbench.constants import EXAMPLE_COUNTS, SUBSET_MAPPING
-
+    calculate_scores_per_section, EXAMPLE_COUNTS, SUBSET_MAPPING = _upstream_rewardbench()
     assert REWARDBENCH_EXAMPLE_COUNTS == EXAMPLE_COUNTS
     assert REWARDBENCH_SUBSET_MAPPING == SUBSET_MAPPING
     rng = random.Random(0)

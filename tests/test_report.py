@@ -18,9 +18,18 @@ SINGLE_BENCH = [("voting@2", 2, 0.25), ("voting@10", 10, 0.3), ("voting@1", 1, 0
 EXPECTED_ORDER = ["greedy", "voting@1", "voting@2", "voting@10"]
 
 
-def metrics_json(model: str, benchmark: str, values, *, single: bool = False, parse_rate: float = 1.0) -> dict:
-    """The shape spct.stages.metrics writes: scaling rows from scaling_metrics, diagnostics from
-    sample_diagnostics (accuracy for pairs and lists, auc for single-response sets)."""
+def metrics_json(
+    model: str,
+    benchmark: str,
+    values,
+    *,
+    single: bool = False,
+    parse_rate: float = 1.0,
+    metric: str | None = None,
+    paper_column: str | None = None,
+) -> dict:
+    """The shape spct.stages.metrics writes: scaling rows from scaling_metrics (score = the official metric: here
+    accuracy for pairs, ROC-AUC for single-response sets), diagnostics from sample_diagnostics."""
     scaling = []
     for setting, k, value in values:
         std = 0.0 if setting == "greedy" else 0.05
@@ -29,15 +38,28 @@ def metrics_json(model: str, benchmark: str, values, *, single: bool = False, pa
                 "setting": setting,
                 "k": k,
                 "draws": 1 if setting == "greedy" else 20,
+                "score": value,
+                "score_std": std,
+                "score_ci_low": None if value is None else value - 0.1,
+                "score_ci_high": None if value is None else value + 0.05,
+                "parts": {},
                 "accuracy": None if single else value,
                 "accuracy_std": None if single else std,
                 "auc": value if single else None,
                 "auc_std": std if single else None,
+                "tie_rate": 0.1,
+                "invalid_rate": 0.0,
+                "no_valid_rate": 0.0,
+                "tokens_per_item": 40.0 * k,
+                "accuracy_best_shown_first": 0.7,
+                "accuracy_best_shown_last": 0.4,
             }
         )
     return {
         "model": model,
         "benchmark": benchmark,
+        "metric": metric or ("roc_auc" if single else "accuracy"),
+        "paper_column": paper_column,
         "items": 10,
         "scaling": scaling,
         "diagnostics": {
@@ -82,32 +104,37 @@ def test_write_report(tmp_path, two_files):
     # CSV: one row per (benchmark, setting), with the diagnostics alongside.
     csv = pd.read_csv(csv_path)
     assert len(csv) == len(PAIRS_BENCH) + len(SINGLE_BENCH)
-    assert {"model", "benchmark", "setting", "k", "accuracy", "auc", "parse_rate", "forced_rate"} <= set(csv.columns)
+    assert {"model", "benchmark", "setting", "k", "score", "accuracy", "auc", "tie_rate", "sample_parse_rate"} <= set(
+        csv.columns
+    )
     assert set(csv["benchmark"]) == {"pairs-bench", "single-bench"}
     pairs = csv[csv["benchmark"] == "pairs-bench"].set_index("setting")
     assert pairs.loc["voting@10", "accuracy"] == pytest.approx(0.9)
     assert pairs["auc"].isna().all()
 
-    # Markdown: rows greedy, voting@1, voting@2, voting@10; Mean = mean of the benchmark columns.
+    # Markdown: rows greedy, voting@1, voting@2, voting@10; Mean over the pair / list columns only, and the
+    # ROC-AUC column after it (ReaLMistake-style sets are reported apart, as in the paper).
     markdown = md_path.read_text()
     assert markdown.startswith("# Results")
+    assert "NOT the paper's Overall" in markdown
     header, rows = _markdown_results(markdown)
-    assert header == ["model", "setting", "pairs-bench", "single-bench", "Mean"]
+    assert header == ["model", "setting", "pairs-bench", "Mean", "single-bench"]
     assert [index for index, _ in rows] == [("tiny", s) for s in EXPECTED_ORDER]
     pairs_values = {s: v * 100 for s, _, v in PAIRS_BENCH}
     single_values = {s: v * 100 for s, _, v in SINGLE_BENCH}
-    for (_, setting), (pair_score, single_score, mean) in rows:
+    for (_, setting), (pair_score, mean, single_score) in rows:
         assert pair_score == pytest.approx(pairs_values[setting])  # accuracy %
-        assert single_score == pytest.approx(single_values[setting])  # ROC-AUC % where accuracy is None
-        assert mean == pytest.approx((pair_score + single_score) / 2, abs=0.051)
-        assert mean == pytest.approx((pairs_values[setting] + single_values[setting]) / 2, abs=0.051)
+        assert single_score == pytest.approx(single_values[setting])  # ROC-AUC %
+        assert mean == pytest.approx(pair_score)
     assert "## Judgment diagnostics" in markdown
     assert "parse_rate" in markdown.split("## Judgment diagnostics")[1]
+    per_k = markdown.split("## Diagnostics per setting")[1].split("\n## ")[0]
+    assert "tokens_per_item" in per_k and "accuracy_best_shown_first" in per_k
 
     # The returned table matches the markdown.
-    assert list(table.columns) == ["pairs-bench", "single-bench", "Mean"]
+    assert list(table.columns) == ["pairs-bench", "Mean", "single-bench"]
     assert [setting for _, setting in table.index] == EXPECTED_ORDER
-    assert table.loc[("tiny", "voting@2"), "Mean"] == pytest.approx((70 + 25) / 2)
+    assert table.loc[("tiny", "voting@2"), "Mean"] == pytest.approx(70)
 
     # Plot: a non-empty PNG.
     data = png_path.read_bytes()
@@ -120,7 +147,7 @@ def test_models_are_grouped_and_ordered(tmp_path):
         _write(tmp_path / "b-x.json", metrics_json("model-b", "x", PAIRS_BENCH)),
         _write(tmp_path / "a-x.json", metrics_json("model-a", "x", [(s, k, v / 2) for s, k, v in PAIRS_BENCH])),
         _write(tmp_path / "a-y.json", metrics_json("model-a", "y", PAIRS_BENCH, parse_rate=0.5)),
-        _write(tmp_path / "b-y.json", metrics_json("model-b", "y", SINGLE_BENCH, single=True)),
+        _write(tmp_path / "b-y.json", metrics_json("model-b", "y", [(s, k, v / 3) for s, k, v in PAIRS_BENCH])),
     ]
     table = results_table(load_metrics(files))
     assert list(table.index) == [(m, s) for m in ("model-a", "model-b") for s in EXPECTED_ORDER]
@@ -170,10 +197,63 @@ def test_plot_survives_a_benchmark_without_any_defined_score(tmp_path):
 def test_bootstrap_intervals_get_their_own_table(tmp_path):
     data = metrics_json("tiny", "pairs-bench", PAIRS_BENCH)
     for row in data["scaling"]:
-        row["accuracy_ci_low"], row["accuracy_ci_high"] = row["accuracy"] - 0.1, row["accuracy"] + 0.05
+        row["score_ci_low"], row["score_ci_high"] = row["score"] - 0.1, row["score"] + 0.05
     files = [_write(tmp_path / "pairs.json", data)]
     write_report(files, tmp_path / "r.csv", tmp_path / "r.md", tmp_path / "r.png")
     markdown = (tmp_path / "r.md").read_text()
     section = markdown.split("## 95% bootstrap intervals")[1].split("\n## ")[0]
     low, high = PAIRS_BENCH[0][2] * 100 - 10, PAIRS_BENCH[0][2] * 100 + 5
     assert f"{low:.1f}-{high:.1f}" in section
+
+
+def test_paper_layout_with_overall_and_realmistake_apart(tmp_path):
+    """The paper's four benchmarks give Overall = their mean (official_metrics.overall); ReaLMistake comes after it
+    and stays out of it; a reconstruction would be a column of its own name, never RB."""
+    scores = {"RB": 0.8, "PPE-P": 0.6, "PPE-C": 0.5, "RMB": 0.7}
+    files = [
+        _write(
+            tmp_path / f"{column}.json",
+            metrics_json(
+                "grm", column.lower(), [("greedy", 1, value), ("voting@8", 8, value + 0.1)], paper_column=column
+            ),
+        )
+        for column, value in scores.items()
+    ]
+    files.append(
+        _write(
+            tmp_path / "rm.json",
+            metrics_json(
+                "grm",
+                "realmistake",
+                [("greedy", 1, 0.72), ("voting@8", 8, 0.74)],
+                single=True,
+                paper_column="ReaLMistake",
+            ),
+        )
+    )
+    write_report(
+        files,
+        tmp_path / "r.csv",
+        tmp_path / "r.md",
+        tmp_path / "r.png",
+        table_path=tmp_path / "t.csv",
+        tokens_plot_path=tmp_path / "tokens.png",
+    )
+    header, rows = _markdown_results((tmp_path / "r.md").read_text())
+    assert header == ["model", "setting", "RB", "PPE-P", "PPE-C", "RMB", "Overall", "ReaLMistake"]
+    (_, greedy), (_, voting) = rows
+    assert greedy[4] == pytest.approx(65.0)  # (80 + 60 + 50 + 70) / 4
+    assert voting[4] == pytest.approx(75.0)
+    assert greedy[5] == pytest.approx(72.0)
+    table = pd.read_csv(tmp_path / "t.csv")
+    assert list(table.columns) == ["model", "setting", "RB", "PPE-P", "PPE-C", "RMB", "Overall", "ReaLMistake"]
+    assert (tmp_path / "tokens.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_score_parts_get_their_own_table(tmp_path):
+    data = metrics_json("grm", "rb-recon", [("greedy", 1, 0.6)], metric="rewardbench")
+    data["scaling"][0]["parts"] = {"Chat Hard": 0.5, "Reasoning": 0.7}
+    write_report([_write(tmp_path / "m.json", data)], tmp_path / "r.csv", tmp_path / "r.md", tmp_path / "r.png")
+    section = (tmp_path / "r.md").read_text().split("## Score parts")[1].split("\n## ")[0]
+    assert "Chat Hard" in section and "Reasoning" in section
+    assert "| grm     | greedy    | rb-recon |          50 |          70 |" in section

@@ -6,6 +6,7 @@
     spct judge --model DIR --input queries.jsonl --output scores.jsonl --k 8 [--meta-rm DIR]
     spct benchmark-sampler --model DIR --records items.jsonl
     spct diff-weights results/embedded-default/models/rft results/embedded-default/models/spct
+    spct compare-runs --experiment embedded-default   # the targets of the latest invocation, side by side
 
 The full pipeline runs through Snakemake (``make run`` or ``snakemake all``); these commands are for running
 or debugging one stage by hand.
@@ -104,6 +105,14 @@ def _benchmark_sampler(args) -> int:
     return bench_main(args)
 
 
+def _compare_runs(args) -> int:
+    from spct.tracking import pipeline_comparison
+
+    table = pipeline_comparison(args.tracking_uri, args.experiment, args.invocation)
+    print(table.round(1).T.to_markdown())
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spct", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -149,6 +158,14 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("before")
     p.add_argument("after")
     p.set_defaults(func=_diff_weights)
+
+    p = sub.add_parser(
+        "compare-runs", help="the final metrics of every target of one workflow invocation, side by side (MLflow)"
+    )
+    p.add_argument("--tracking-uri", default="sqlite:///mlflow.db")
+    p.add_argument("--experiment", default="embedded-default")
+    p.add_argument("--invocation", default=None, help="an `invocation` tag; default: the latest invocation")
+    p.set_defaults(func=_compare_runs)
 
     p = sub.add_parser("benchmark-sampler", help="measure batched vs one-at-a-time sampling and Voting@8 cost")
     p.add_argument("--model", required=True)

@@ -34,6 +34,9 @@ def _describe(error: jsonschema.ValidationError, source: str) -> str:
         return f"{source}: unknown key {keys} (allowed here: {', '.join(allowed)})"
     if error.validator == "required":
         return f"{source}: {where}: {error.message}"
+    if error.validator == "oneOf" and all(list(sub) == ["required"] for sub in error.validator_value):
+        choices = " or ".join(repr(key) for sub in error.validator_value for key in sub["required"])
+        return f"{source}: {where}: required: exactly one of {choices}"
     return f"{source}: key '{where}': {error.message}"
 
 

@@ -1,10 +1,11 @@
-"""Accuracy with inference-time scaling: Greedy, Voting@k and MetaRM@k from one sampling pass.
+"""Scores with inference-time scaling: Greedy, Voting@k and MetaRM@k from one sampling pass (SPCT.md 3, 4).
 
 For every k in the configured list, Voting@k draws random subsets of k of the k_max samples of each item
-(``repeats`` draws, seeded) and reports the mean accuracy over draws and its spread. Pairs and lists are scored
-by accuracy with the paper's evaluation tie rule (shuffle, then argmax); single responses (n = 1) by ROC-AUC of
-the summed score against the 0/1 label. Invalid judgments are excluded from votes and counted in
-``parse_rate``; an item whose selected samples are all invalid counts as wrong.
+(``repeats`` draws, seeded) and reports the mean over draws, its spread, and a 95% bootstrap interval over items.
+Pairs and lists are scored by the benchmark's official metric (``official_score``: accuracy, RewardBench sections,
+PPE-Correctness domains, RMB parts); single responses (n = 1) by ROC-AUC of the summed score against the 0/1
+label. Invalid judgments are excluded from votes and counted (``parse_rate``, ``invalid_rate``); an item whose
+selected samples are all invalid counts as wrong.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 
-from spct.grm import default_k_meta, is_correct, metarm_select, single_response_score, voting_correct
+from spct.grm import default_k_meta, is_correct, metarm_select, single_response_score, vote, voting_correct
 from spct.judge import GREEDY
+from spct.official_metrics import rmb_bon_correct
 from spct.records import Record
 
 # (item id, sample index) -> meta RM score of that trajectory
@@ -55,26 +57,79 @@ def roc_auc(scores: Sequence[float], labels: Sequence[int]) -> float | None:
     return wins / (len(pos) * len(neg))
 
 
-def _setting_metric(
-    records: Sequence[Record], pick: Callable[[Record, random.Random], list[dict]], seed_key: tuple
-) -> dict[str, float | None]:
-    """Accuracy (n >= 2) and ROC-AUC (n == 1) when each item is judged by the rows ``pick`` returns."""
-    correct, single_scores, single_labels = [], [], []
+# How a benchmark turns per-item correctness into its score (config key ``benchmarks.<name>.metric``):
+# accuracy (PPE-P and any plain pair / list set), rewardbench (official section weights, RB = mean of sections),
+# ppe_correctness (mean of the five domains), rmb (mean of its four parts), bon (a best-of-N set scored alone) and
+# roc_auc (single responses, ReaLMistake). rmb and bon count a tie with any loser as wrong (RMB's rule); the others
+# break ties by shuffle-then-argmax (the paper's evaluation rule).
+METRICS = ("accuracy", "rewardbench", "ppe_correctness", "rmb", "bon", "roc_auc")
+STRICT_TIES = frozenset({"rmb", "bon"})
+
+
+def official_score(metric: str, subsets: Sequence[str], correct: Sequence[float]) -> tuple[float, dict[str, float]]:
+    """``(score, parts)`` of per-item correctness (a 0..1 value per item) under the benchmark's official metric.
+
+    ``parts`` are the pieces the score averages: RewardBench sections, PPE-C domains or RMB parts (empty for plain
+    accuracy). Every metric here is linear in the per-item values for fixed subset sizes, so the score of the
+    per-item means over subset draws equals the mean of the per-draw scores.
+    """
+    from spct import official_metrics as om
+
+    if not correct:
+        raise ValueError("no pair or list items to score")
+    if metric in ("accuracy", "bon"):
+        return statistics.fmean(correct), {}
+    by_subset: dict[str, list[float]] = defaultdict(list)
+    for subset, value in zip(subsets, correct):
+        by_subset[subset].append(value)
+    subset_accuracy = {s: statistics.fmean(v) for s, v in by_subset.items()}
+    if metric == "rewardbench":
+        sections = om.rewardbench_section_scores(subset_accuracy)
+        return om.rewardbench_score(sections, allow_partial=True), sections
+    if metric == "ppe_correctness":
+        return om.ppe_correctness(subset_accuracy), subset_accuracy
+    if metric == "rmb":
+        return om.rmb_score(subset_accuracy), subset_accuracy
+    raise ValueError(f"unknown metric {metric!r} for pairs and lists; expected one of {METRICS}")
+
+
+def _shown_side(rows: Sequence[dict], n: int) -> str | None:
+    """Where most of the valid judgments showed the best response: "first", "last", or None (no majority)."""
+    shown = [row.get("best_shown_at") for row in rows if row["valid"] and row.get("best_shown_at") is not None]
+    if not shown:
+        return None
+    if 2 * sum(s == 0 for s in shown) > len(shown):
+        return "first"
+    if 2 * sum(s == n - 1 for s in shown) > len(shown):
+        return "last"
+    return None
+
+
+def _setting_draw(
+    records: Sequence[Record], pick: Callable[[Record, random.Random], list[dict]], seed_key: tuple, strict: bool
+) -> dict[str, list]:
+    """Per-item outcomes when each item is judged by the rows ``pick`` returns (one draw of one setting)."""
+    out: dict[str, list] = defaultdict(list)
     for record in records:
         rng = _rng(*seed_key, record.id)
         rows = pick(record, rng)
+        scores = _scores(rows)
+        out["tokens"].append(sum(row["num_tokens"] for row in rows))
+        out["invalid"].append(sum(s is None for s in scores) / len(scores))
+        out["no_valid"].append(all(s is None for s in scores))
         if record.n >= 2:
-            correct.append(voting_correct(_scores(rows), record.best, rng))
+            summed = vote(scores, record.n)
+            ok = summed is not None and (
+                rmb_bon_correct(summed, record.best) if strict else voting_correct(scores, record.best, rng)
+            )
+            out["correct"].append(ok)
+            out["tied"].append(summed is not None and summed.count(max(summed)) > 1)
+            out["shown"].append(_shown_side(rows, record.n))
         else:
-            total = single_response_score(_scores(rows))
+            total = single_response_score(scores)
             # No valid sample: rank it below every valid score rather than dropping the item.
-            single_scores.append(float("-inf") if total is None else total / len(rows))
-            single_labels.append(record.label)
-    return {
-        "accuracy": sum(correct) / len(correct) if correct else None,
-        "auc": roc_auc(single_scores, single_labels),
-        "correct": correct,  # per pair/list item, for the bootstrap interval
-    }
+            out["single_scores"].append(float("-inf") if total is None else total / len(rows))
+    return out
 
 
 def scaling_metrics(
@@ -85,8 +140,19 @@ def scaling_metrics(
     seed: int = 0,
     meta_scores: MetaScores | None = None,
     k_meta: Callable[[int], int] = default_k_meta,
+    metric: str = "accuracy",
 ) -> list[dict]:
-    """Rows ``{setting, k, metric, mean, std, draws}`` for Greedy, Voting@k and (with meta scores) MetaRM@k."""
+    """Rows for Greedy, Voting@k and (with meta scores) MetaRM@k, each with the benchmark's official score.
+
+    Every row has ``setting, k, draws``; ``score`` (the official ``metric``, see ``official_score``; ROC-AUC for
+    single-response sets) with its spread over draws and a 95% bootstrap interval over items; the pieces it
+    averages (``parts``); plain ``accuracy`` and ``auc``; and diagnostics for that k: ``tie_rate`` (items whose
+    top summed score is tied), ``invalid_rate`` (selected samples without a valid score line), ``no_valid_rate``
+    (items with no valid selected sample), ``tokens_per_item`` (generated tokens of the selected samples) and
+    position bias (accuracy when most selected samples showed the best response first vs last).
+    """
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; expected one of {METRICS}")
     samples = group_samples(judgments)
     missing = [r.id for r in records if r.id not in samples]
     if missing:
@@ -95,15 +161,19 @@ def scaling_metrics(
     too_big = [k for k in ks if k > k_max]
     if too_big:
         raise ValueError(f"k={too_big} exceeds the {k_max} samples per item in the judgments")
+    strict = metric in STRICT_TIES
 
-    rows = [_summarise("greedy", 1, [_setting_metric(records, lambda r, _: [samples[r.id]["greedy"]], ("g",))])]
+    def summarise(setting, k, pick, seed_key, draws):
+        outcomes = [_setting_draw(records, pick, (*seed_key, d), strict) for d in range(draws)]
+        return _summarise(setting, k, outcomes, records, metric)
+
+    rows = [summarise("greedy", 1, lambda r, _: [samples[r.id]["greedy"]], ("g",), 1)]
     for k in ks:
 
         def voting_pick(record: Record, rng: random.Random, k=k) -> list[dict]:
             return rng.sample(samples[record.id]["samples"], k)
 
-        draws = [_setting_metric(records, voting_pick, ("v", seed, k, d)) for d in range(repeats)]
-        rows.append(_summarise(f"voting@{k}", k, draws))
+        rows.append(summarise(f"voting@{k}", k, voting_pick, ("v", seed, k), repeats))
         if meta_scores is not None:
 
             def meta_pick(record: Record, rng: random.Random, k=k) -> list[dict]:
@@ -112,33 +182,104 @@ def scaling_metrics(
                 return [subset[i] for i in chosen]
 
             # The same seed key as Voting@k: both schemes see the same k-subsets, so their gap is not draw noise.
-            draws = [_setting_metric(records, meta_pick, ("v", seed, k, d)) for d in range(repeats)]
-            rows.append(_summarise(f"metarm@{k}", k, draws))
-    return [row for row in rows if row is not None]
+            rows.append(summarise(f"metarm@{k}", k, meta_pick, ("v", seed, k), repeats))
+    return rows
 
 
-def _summarise(setting: str, k: int, draws: list[dict]) -> dict:
-    out = {"setting": setting, "k": k, "draws": len(draws)}
-    for metric in ("accuracy", "auc"):
-        values = [d[metric] for d in draws if d[metric] is not None]
-        out[metric] = statistics.fmean(values) if values else None
-        out[f"{metric}_std"] = statistics.pstdev(values) if len(values) > 1 else 0.0 if values else None
-    per_item = [statistics.fmean(d["correct"][i] for d in draws) for i in range(len(draws[0]["correct"]))]
+def _mean_or_none(values: Sequence[float]) -> float | None:
+    return statistics.fmean(values) if values else None
+
+
+def _spread(values: Sequence[float]) -> float | None:
+    return statistics.pstdev(values) if len(values) > 1 else 0.0 if values else None
+
+
+def _summarise(setting: str, k: int, draws: list[dict], records: Sequence[Record], metric: str) -> dict:
+    pair_subsets = [r.subset for r in records if r.n >= 2]
+    single_labels = [r.label for r in records if r.n < 2]
+    out: dict = {"setting": setting, "k": k, "draws": len(draws)}
+
+    # Pairs and lists: accuracy and the official score, from per-item correctness averaged over draws.
+    per_item = [statistics.fmean(d["correct"][i] for d in draws) for i in range(len(pair_subsets))]
+    accuracies = [statistics.fmean(d["correct"]) for d in draws if d["correct"]]
+    out["accuracy"], out["accuracy_std"] = _mean_or_none(accuracies), _spread(accuracies)
     out["accuracy_ci_low"], out["accuracy_ci_high"] = bootstrap_interval(per_item, seed_key=(setting, k))
+
+    # Single responses: ROC-AUC of the mean valid score per item against the 0/1 label.
+    aucs = [a for d in draws if (a := roc_auc(d["single_scores"], single_labels)) is not None]
+    out["auc"], out["auc_std"] = _mean_or_none(aucs), _spread(aucs)
+
+    if metric == "roc_auc":
+        per_single = [statistics.fmean(d["single_scores"][i] for d in draws) for i in range(len(single_labels))]
+        out["score"], out["score_std"], out["parts"] = out["auc"], out["auc_std"], {}
+        out["score_ci_low"], out["score_ci_high"] = bootstrap_statistic(
+            list(zip(per_single, single_labels)),
+            lambda rows: roc_auc([s for s, _ in rows], [y for _, y in rows]),
+            strata=single_labels,
+            seed_key=(setting, k, "auc"),
+        )
+    elif per_item:
+        out["score"], out["parts"] = official_score(metric, pair_subsets, per_item)
+        scores = [official_score(metric, pair_subsets, d["correct"])[0] for d in draws]
+        out["score_std"] = _spread(scores)
+        out["score_ci_low"], out["score_ci_high"] = bootstrap_statistic(
+            list(zip(pair_subsets, per_item)),
+            lambda rows: official_score(metric, [s for s, _ in rows], [v for _, v in rows])[0],
+            strata=pair_subsets,
+            seed_key=(setting, k, metric),
+        )
+    else:
+        out.update(score=None, score_std=None, score_ci_low=None, score_ci_high=None, parts={})
+
+    # Diagnostics of this setting (averaged over items and draws).
+    out["tokens_per_item"] = statistics.fmean(t for d in draws for t in d["tokens"])
+    out["invalid_rate"] = statistics.fmean(v for d in draws for v in d["invalid"])
+    out["no_valid_rate"] = statistics.fmean(v for d in draws for v in d["no_valid"])
+    tied = [t for d in draws for t in d["tied"]]
+    out["tie_rate"] = _mean_or_none(tied)
+    for side in ("first", "last"):
+        hits = [c for d in draws for c, s in zip(d["correct"], d["shown"]) if s == side]
+        out[f"accuracy_best_shown_{side}"] = _mean_or_none(hits)
     return out
+
+
+def bootstrap_statistic(
+    items: Sequence,
+    statistic: Callable[[list], float | None],
+    strata: Sequence | None = None,
+    confidence: float = 0.95,
+    resamples: int = 1000,
+    seed_key: tuple = (),
+) -> tuple[float | None, float | None]:
+    """Percentile bootstrap interval of ``statistic`` over items, resampled within each stratum.
+
+    Stratified so every resample keeps the same items per subset (or per label): the official scores weigh subsets
+    by fixed counts, and a ROC-AUC needs both labels. ``None`` values of the statistic are left out.
+    """
+    if not items:
+        return None, None
+    groups: dict = defaultdict(list)
+    for item, stratum in zip(items, strata if strata is not None else [None] * len(items)):
+        groups[stratum].append(item)
+    rng = _rng("bootstrap", *seed_key)
+    values = []
+    for _ in range(resamples):
+        sample = [group[rng.randrange(len(group))] for group in groups.values() for _ in group]
+        value = statistic(sample)
+        if value is not None:
+            values.append(value)
+    if not values:
+        return None, None
+    values.sort()
+    tail = (1 - confidence) / 2
+    return values[int(tail * len(values))], values[min(len(values) - 1, int((1 - tail) * len(values)))]
 
 
 def bootstrap_interval(
     values: Sequence[float], confidence: float = 0.95, resamples: int = 1000, seed_key: tuple = ()
 ) -> tuple[float | None, float | None]:
     """Percentile bootstrap interval of the mean over items (the item set is what is resampled)."""
-    if not values:
-        return None, None
-    rng = _rng("bootstrap", *seed_key)
-    n = len(values)
-    means = sorted(statistics.fmean(values[rng.randrange(n)] for _ in range(n)) for _ in range(resamples))
-    tail = (1 - confidence) / 2
-    return means[int(tail * resamples)], means[min(resamples - 1, int((1 - tail) * resamples))]
+    return bootstrap_statistic(list(values), statistics.fmean, None, confidence, resamples, seed_key)
 
 
 def position_bias(records: Sequence[Record], judgments: Sequence[dict]) -> dict[str, float | None]:

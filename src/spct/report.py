@@ -1,4 +1,11 @@
-"""The results report: one table (CSV and markdown) and a plot of accuracy against k."""
+"""The results report in the paper's layout: one table, its intervals and diagnostics, and the scaling plots.
+
+Rows are model / setting (Greedy, Voting@k, MetaRM@k); columns are benchmarks, each scored by its official metric
+(``spct.metrics.official_score``). The paper's own benchmarks appear under the paper's column names (RB, PPE-P,
+PPE-C, RMB, and ReaLMistake apart); reconstructions from bundled data keep their own names. ``Overall`` (mean of RB,
+PPE-P, PPE-C and RMB) is shown only when all four are there; otherwise ``Mean`` averages the pair / list columns and
+is not the paper's Overall. ROC-AUC columns (single responses) come last and stay out of both.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +19,41 @@ matplotlib.use("Agg")  # no display on cluster nodes or CI
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from spct import official_metrics  # noqa: E402
+
+OVERALL_COLUMNS = ("RB", "PPE-P", "PPE-C", "RMB")
+PER_K_DIAGNOSTICS = (
+    "tie_rate",
+    "invalid_rate",
+    "no_valid_rate",
+    "tokens_per_item",
+    "accuracy_best_shown_first",
+    "accuracy_best_shown_last",
+)
+SAMPLE_DIAGNOSTICS = ("parse_rate", "forced_rate", "mean_tokens")
+
 
 def load_metrics(paths: Sequence[str | Path]) -> pd.DataFrame:
-    """One row per (model, benchmark, setting) from the metrics JSON files the metrics rule writes."""
+    """One row per (model, benchmark, setting) from the metrics JSON files the metrics rule writes.
+
+    ``column`` is where the benchmark goes in the table (its paper column, else its own name); the per-sample
+    diagnostics of the file are prefixed ``sample_`` so they cannot be confused with the per-setting ones.
+    """
     rows = []
     for path in paths:
         data = json.loads(Path(path).read_text())
         for row in data["scaling"]:
-            rows.append({"model": data["model"], "benchmark": data["benchmark"], **row, **data["diagnostics"]})
+            rows.append(
+                {
+                    "model": data["model"],
+                    "benchmark": data["benchmark"],
+                    "metric": data["metric"],
+                    "column": data.get("paper_column") or data["benchmark"],
+                    **{key: value for key, value in row.items() if key != "parts"},
+                    **{f"part:{part}": value for part, value in row.get("parts", {}).items()},
+                    **{f"sample_{key}": value for key, value in data["diagnostics"].items()},
+                }
+            )
     if not rows:
         raise ValueError("no metrics files given to the report")
     return pd.DataFrame(rows)
@@ -31,64 +65,108 @@ def _setting_order(setting: str) -> tuple[int, int, int]:
     return (0 if name == "greedy" else 1, int(k or 0), 0 if name == "voting" else 1)
 
 
+def _row_order(index) -> list:
+    return sorted(index, key=lambda idx: (idx[0], _setting_order(idx[1])))
+
+
+def _column_order(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """(pair / list columns with the paper's first in its order, ROC-AUC columns)."""
+    kinds = frame.drop_duplicates("column").set_index("column")["metric"]
+    auc = sorted(c for c, m in kinds.items() if m == "roc_auc")
+    paper = [c for c in OVERALL_COLUMNS if c in kinds.index]
+    others = sorted(c for c in kinds.index if c not in paper and c not in auc)
+    return paper + others, [c for c in ("ReaLMistake",) if c in auc] + [c for c in auc if c != "ReaLMistake"]
+
+
 def results_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows model / setting, columns benchmarks (accuracy %, or ROC-AUC % for single-response sets) + Mean."""
-    frame = frame.assign(score=frame["accuracy"].fillna(frame["auc"]) * 100)
-    table = frame.pivot_table(index=["model", "setting"], columns="benchmark", values="score", aggfunc="first")
-    table["Mean"] = table.mean(axis=1)
-    order = sorted(table.index, key=lambda idx: (idx[0], _setting_order(idx[1])))
-    return table.loc[order].round(1)
+    """The paper's layout: rows model / setting; columns the benchmarks' official scores (%), Overall or Mean,
+    then the ROC-AUC columns."""
+    table = frame.assign(value=frame["score"] * 100).pivot_table(
+        index=["model", "setting"], columns="column", values="value", aggfunc="first", dropna=False
+    )
+    pairs, auc = _column_order(frame)
+    # Rows that exist for no benchmark (e.g. MetaRM@k of a model without a meta RM) go; columns stay even when
+    # undefined everywhere (a ROC-AUC over one label), so a missing score is seen, not hidden.
+    table = table.dropna(how="all").reindex(columns=pairs + auc)
+    if set(OVERALL_COLUMNS) <= set(pairs):
+        table.insert(len(pairs), "Overall", [_overall(row) for _, row in table.iterrows()])
+    elif pairs:
+        table.insert(len(pairs), "Mean", table[pairs].mean(axis=1))
+    return table.loc[_row_order(table.index)].round(1)
+
+
+def _overall(row: pd.Series) -> float | None:
+    values = [row[c] for c in OVERALL_COLUMNS]
+    if any(pd.isna(v) for v in values):
+        return None
+    return 100 * official_metrics.overall(*(v / 100 for v in values))
 
 
 def interval_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """``low-high`` per model / setting and benchmark, from the metrics' bootstrap intervals."""
-    if "accuracy_ci_low" not in frame:
-        return pd.DataFrame()
+    """``low-high`` (%) per model / setting and column, from the 95% bootstrap intervals of the scores."""
     cells = frame.assign(
         interval=[
             "" if pd.isna(lo) else f"{100 * lo:.1f}-{100 * hi:.1f}"
-            for lo, hi in zip(frame["accuracy_ci_low"], frame["accuracy_ci_high"])
+            for lo, hi in zip(frame["score_ci_low"], frame["score_ci_high"])
         ]
     )
-    table = cells.pivot_table(index=["model", "setting"], columns="benchmark", values="interval", aggfunc="first")
-    return table.loc[sorted(table.index, key=lambda idx: (idx[0], _setting_order(idx[1])))]
+    table = cells.pivot_table(index=["model", "setting"], columns="column", values="interval", aggfunc="first")
+    pairs, auc = _column_order(frame)
+    return table.reindex(columns=[c for c in pairs + auc if c in table]).loc[_row_order(table.index)]
 
 
-def _interval_section(frame: pd.DataFrame) -> str:
-    table = interval_table(frame)
-    if table.empty:
-        return ""
-    return "\n\n## 95% bootstrap intervals (accuracy %, items resampled)\n\n" + table.reset_index().to_markdown(
-        index=False
-    )
+def parts_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The pieces each official score averages (RewardBench sections, PPE-C domains, RMB parts), in %."""
+    part_columns = [c for c in frame if c.startswith("part:")]
+    if not part_columns:
+        return pd.DataFrame()
+    parts = frame.dropna(subset=part_columns, how="all").set_index(["model", "setting", "column"])[part_columns]
+    parts = (parts * 100).round(1).dropna(axis=1, how="all")
+    parts.columns = [c.removeprefix("part:") for c in parts.columns]
+    return parts.loc[sorted(parts.index, key=lambda idx: (idx[0], idx[2], _setting_order(idx[1])))]
 
 
-def plot_scaling(frame: pd.DataFrame, out_path: str | Path) -> None:
-    """Accuracy against k per benchmark: Voting@k (and MetaRM@k) curves with their spread, Greedy dashed."""
-    frame = frame.assign(score=frame["accuracy"].fillna(frame["auc"]) * 100)
-    frame = frame.assign(spread=frame["accuracy_std"].fillna(frame["auc_std"]) * 100)
-    benchmarks = sorted(frame["benchmark"].unique())
-    fig, axes = plt.subplots(1, len(benchmarks), figsize=(4 * len(benchmarks), 3.4), squeeze=False)
-    for ax, bench in zip(axes[0], benchmarks):
-        sub = frame[(frame["benchmark"] == bench) & frame["score"].notna()]
+def per_k_diagnostics(frame: pd.DataFrame) -> pd.DataFrame:
+    table = frame.set_index(["model", "column", "setting"])[[c for c in PER_K_DIAGNOSTICS if c in frame]]
+    return table.loc[sorted(table.index, key=lambda idx: (idx[0], idx[1], _setting_order(idx[2])))].round(3)
+
+
+def sample_diagnostics_table(frame: pd.DataFrame) -> pd.DataFrame:
+    columns = [f"sample_{c}" for c in SAMPLE_DIAGNOSTICS if f"sample_{c}" in frame]
+    table = frame.groupby(["model", "column"])[columns].first()
+    table.columns = [c.removeprefix("sample_") for c in table.columns]
+    return table.round(3)
+
+
+def _scheme(setting: str) -> str:
+    return setting.split("@")[0]
+
+
+def plot_scaling(frame: pd.DataFrame, out_path: str | Path, x: str = "k") -> None:
+    """Score against ``x`` ("k" or "tokens_per_item") per benchmark: Voting@k and MetaRM@k curves with their
+    spread over k-subsets, Greedy as a dashed line (at k) or a point (at its tokens)."""
+    frame = frame.assign(value=frame["score"] * 100, spread=frame["score_std"] * 100)
+    columns = [c for group in _column_order(frame) for c in group]
+    fig, axes = plt.subplots(1, len(columns), figsize=(4 * len(columns), 3.4), squeeze=False)
+    for ax, column in zip(axes[0], columns):
+        sub = frame[(frame["column"] == column) & frame["value"].notna()]
+        ax.set_title(column)
         if sub.empty:  # e.g. ROC-AUC undefined: every single response of the set has the same label
             ax.text(0.5, 0.5, "no defined score", ha="center", va="center", transform=ax.transAxes)
-            ax.set_title(bench)
             continue
-        for (model, scheme), curve in sub.assign(scheme=sub["setting"].str.split("@").str[0]).groupby(
-            ["model", "scheme"]
-        ):
-            if scheme == "greedy":
-                ax.axhline(curve["score"].iloc[0], linestyle="--", linewidth=1, label=f"{model} greedy")
-                continue
-            curve = curve.sort_values("k")
-            ax.errorbar(
-                curve["k"], curve["score"], yerr=curve["spread"], marker="o", capsize=3, label=f"{model} {scheme}"
-            )
+        for (model, scheme), curve in sub.assign(scheme=sub["setting"].map(_scheme)).groupby(["model", "scheme"]):
+            label = f"{model} {scheme}"
+            if scheme == "greedy" and x == "k":
+                ax.axhline(curve["value"].iloc[0], linestyle="--", linewidth=1, label=label)
+            elif scheme == "greedy":
+                ax.plot(curve[x], curve["value"], marker="s", linestyle="none", label=label)
+            else:
+                curve = curve.sort_values(x)
+                ax.errorbar(curve[x], curve["value"], yerr=curve["spread"], marker="o", capsize=3, label=label)
         ax.set_xscale("log", base=2)
-        ax.set_title(bench)
-        ax.set_xlabel("k (sampled judgments)")
-        ax.set_ylabel("accuracy / ROC-AUC (%)")
+        ax.set_xlabel("k (sampled judgments)" if x == "k" else "generated tokens per item")
+        metric = sub["metric"].iloc[0]
+        ax.set_ylabel("ROC-AUC (%)" if metric == "roc_auc" else f"{metric} score (%)")
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
@@ -97,10 +175,10 @@ def plot_scaling(frame: pd.DataFrame, out_path: str | Path) -> None:
 
 
 def summary_metrics(table: pd.DataFrame) -> dict:
-    """``{model: {setting: {benchmark: value}}}``: the table as nested JSON for ``dvc metrics show``."""
+    """``{model: {setting: {column: value}}}``: the table as nested JSON for ``dvc metrics show``."""
     summary: dict = {}
     for (model, setting), row in table.iterrows():
-        summary.setdefault(model, {})[setting] = {bench: float(v) for bench, v in row.items() if pd.notna(v)}
+        summary.setdefault(model, {})[setting] = {col: float(v) for col, v in row.items() if pd.notna(v)}
     return summary
 
 
@@ -114,6 +192,56 @@ def format_check_table(paths: Sequence[str | Path]) -> str:
     return frame[[c for c in columns if c in frame]].round(3).to_markdown()
 
 
+def _section(title: str, text: str, table: pd.DataFrame) -> str:
+    if table.empty:
+        return ""
+    return f"\n\n## {title}\n\n{text}\n\n" + table.reset_index().to_markdown(index=False)
+
+
+def render_markdown(frame: pd.DataFrame, table: pd.DataFrame, format_check_paths: Sequence[str | Path]) -> str:
+    benchmarks = frame.drop_duplicates("column").set_index("column")[["benchmark", "metric"]]
+    legend = "\n".join(f"- `{c}`: benchmark `{b}`, metric `{m}`" for c, (b, m) in benchmarks.iterrows())
+    total = (
+        "Overall = mean of RB, PPE-P, PPE-C and RMB (the paper's)."
+        if "Overall" in table
+        else "Mean = mean of the pair / list columns before it; NOT the paper's Overall (its four benchmarks are "
+        "not all here)."
+    )
+    return (
+        "# Results\n\nScores in %: each benchmark by its official metric; ROC-AUC for single-response sets, which "
+        f"come last. {total} Voting@k and MetaRM@k are means over random k-subsets of one sampling pass.\n\n"
+        + legend
+        + "\n\n"
+        + table.reset_index().to_markdown(index=False)
+        + _section(
+            "95% bootstrap intervals",
+            "Percentile intervals of each score, items resampled within subsets.",
+            interval_table(frame),
+        )
+        + _section("Score parts", "The pieces each official score averages (%).", parts_table(frame))
+        + _section(
+            "Diagnostics per setting",
+            "Per benchmark and k: items whose top summed score is tied, selected samples without a valid score line, "
+            "items with no valid selected sample, generated tokens per item, and accuracy when most selected samples "
+            "showed the best response first vs last (position bias).",
+            per_k_diagnostics(frame),
+        )
+        + _section(
+            "Judgment diagnostics",
+            "Per stored sample (greedy included): parse and forced-template rates and tokens per judgment.",
+            sample_diagnostics_table(frame),
+        )
+        + (
+            "\n\n## Parse rate without the score-format guarantee\n\n"
+            "Free judgments (greedy + sampled) on the first items of one benchmark; `invalid_<reason>` are shares "
+            "of all samples.\n\n" + format_check_table(format_check_paths)
+            if format_check_paths
+            else ""
+        )
+        + "\n"
+    )
+
+
 def write_report(
     metrics_paths: Sequence[str | Path],
     csv_path,
@@ -121,31 +249,19 @@ def write_report(
     plot_path,
     summary_path=None,
     format_check_paths: Sequence[str | Path] = (),
+    table_path=None,
+    tokens_plot_path=None,
 ) -> pd.DataFrame:
+    """Write the long CSV (every row and diagnostic), the markdown report, the plots and the summary JSON."""
     frame = load_metrics(metrics_paths)
     frame.to_csv(csv_path, index=False)
     table = results_table(frame)
-    columns = ["parse_rate", "forced_rate", "tie_rate", "accuracy_best_shown_first", "accuracy_best_shown_last"]
-    diagnostics = frame.groupby(["model", "benchmark"])[[c for c in columns + ["mean_tokens"] if c in frame]].first()
-    Path(markdown_path).write_text(
-        "# Results\n\nAccuracy (%) on pairs and lists; ROC-AUC (%) on single-response sets. "
-        "Voting@k is the mean over random k-subsets of one sampling pass.\n\n"
-        + table.reset_index().to_markdown(index=False)
-        + _interval_section(frame)
-        + "\n\n## Judgment diagnostics\n\nPer stored sample: parse and forced-template rates, the share of valid "
-        "samples with a tied top score, and single-sample accuracy when the best response was shown first vs last "
-        "(position bias).\n\n"
-        + diagnostics.round(3).reset_index().to_markdown(index=False)
-        + "\n"
-        + (
-            "\n## Parse rate without the score-format guarantee\n\n"
-            "Free judgments (greedy + sampled) on the first items of one benchmark; `invalid_<reason>` are shares "
-            "of all samples.\n\n" + format_check_table(format_check_paths) + "\n"
-            if format_check_paths
-            else ""
-        )
-    )
-    plot_scaling(frame, plot_path)
+    Path(markdown_path).write_text(render_markdown(frame, table, format_check_paths))
+    plot_scaling(frame, plot_path, x="k")
+    if tokens_plot_path is not None:
+        plot_scaling(frame, tokens_plot_path, x="tokens_per_item")
+    if table_path is not None:
+        table.reset_index().to_csv(table_path, index=False)
     if summary_path is not None:
         Path(summary_path).write_text(json.dumps(summary_metrics(table), indent=2) + "\n")
     return table

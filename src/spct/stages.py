@@ -51,10 +51,12 @@ def prepare_data(raw_dir: Path, out_dir: Path, download_summary: Path | None = N
     log.info("prepared records:\n%s\nskipped: %s", format_count_table(records), dict(skipped))
 
 
-def benchmark_items(eval_path: Path, name: str, subsets: Sequence[str], max_items: int | None, out_path: Path):
-    from spct.benchmarks import select_benchmark
+def benchmark_items(eval_path: Path, name: str, spec: Mapping[str, Any], out_path: Path):
+    """The items of one configured benchmark: a reconstruction from the eval split, or a published benchmark
+    from local files or the hub (``spct.benchmarks.load_benchmark_items``)."""
+    from spct.benchmarks import load_benchmark_items
 
-    records = select_benchmark(read_records(eval_path), name, subsets, max_items)
+    records = load_benchmark_items(name, spec, read_records(eval_path))
     write_records(out_path, records)
     log.info("benchmark %s: %d items", name, len(records))
 
@@ -82,6 +84,7 @@ def judge(
         run_name=f"judge/{tags.get('model')}/{tags.get('benchmark')}",
         tags={"stage": "judge", **tags},
         params={**judge_config, "sampler": sampler_config},
+        inputs={"items": items_path},
     ) as mlf:
         sampler = load_sampler(str(model_path), **sampler_options(sampler_config))
         counts = run_judgments(
@@ -131,6 +134,7 @@ def format_check(
         run_name=f"format_check/{tags.get('model')}",
         tags={"stage": "format_check", **tags},
         params={**free_config, **check_config},
+        inputs={"items": items_path},
     ) as mlf:
         sampler = load_sampler(str(model_path), **sampler_options(sampler_config))
         run_judgments(records, sampler, settings, check_config["samples"], cache_path, judgments_path)
@@ -171,16 +175,26 @@ def metrics(
     judgments_path: Path,
     out_path: Path,
     metrics_config: Mapping[str, Any],
+    benchmark_spec: Mapping[str, Any],
     mlflow_config: Mapping[str, Any],
     tags: Mapping[str, str],
     meta_scores_path: Path | None = None,
 ) -> dict:
-    """Greedy, Voting@k and (given the meta RM's scores of these judgments) MetaRM@k for one model x benchmark."""
+    """Greedy, Voting@k and (given the meta RM's scores of these judgments) MetaRM@k for one model x benchmark,
+    each scored by the benchmark's official metric (``spct.benchmarks.benchmark_metric``)."""
+    from spct.benchmarks import benchmark_metric, paper_column
     from spct.judge import read_judgments
     from spct.metrics import position_bias, sample_diagnostics, scaling_metrics
 
     records = read_records(items_path)
     judgments = read_judgments(judgments_path)
+    metric = benchmark_metric(benchmark_spec)
+    if (metric == "roc_auc") != all(r.n == 1 for r in records):
+        raise ValueError(
+            f"benchmarks.{tags['benchmark']}.metric: {metric!r} does not fit its items "
+            f"({sum(r.n == 1 for r in records)} of {len(records)} are single responses); roc_auc is for single "
+            "responses only, the other metrics for pairs and lists"
+        )
     meta_scores = None
     if meta_scores_path:
         rows = json.loads(Path(meta_scores_path).read_text())["scores"]
@@ -188,6 +202,8 @@ def metrics(
     result = {
         "model": tags["model"],
         "benchmark": tags["benchmark"],
+        "metric": metric,
+        "paper_column": paper_column(benchmark_spec),
         "items": len(records),
         "scaling": scaling_metrics(
             records,
@@ -196,6 +212,7 @@ def metrics(
             repeats=metrics_config.get("repeats", 20),
             seed=metrics_config.get("seed", 0),
             meta_scores=meta_scores,
+            metric=metric,
         ),
         "diagnostics": {**sample_diagnostics(judgments), **position_bias(records, judgments)},
     }
@@ -203,11 +220,13 @@ def metrics(
     with tracking.tracked_run(
         **mlflow_config,
         run_name=f"metrics/{tags['model']}/{tags['benchmark']}",
-        tags={"stage": "metrics", **tags},
+        tags={"stage": "metrics", "metric": metric, **tags},
         params=metrics_config,
+        inputs={"items": items_path, "judgments": judgments_path},
     ) as mlf:
         for row in result["scaling"]:
-            tracking.log_metrics(mlf, {"accuracy": row["accuracy"], "auc": row["auc"]}, prefix=f"{row['setting']}/")
+            values = {key: row[key] for key in ("score", "accuracy", "auc", "tie_rate", "tokens_per_item")}
+            tracking.log_metrics(mlf, values, prefix=f"{row['setting']}/")
         tracking.log_metrics(mlf, result["diagnostics"])
         tracking.log_artifacts(mlf, [out_path])
     return result
@@ -215,24 +234,65 @@ def metrics(
 
 def report(
     metrics_paths: Sequence[Path],
-    csv_path: Path,
-    markdown_path: Path,
-    plot_path: Path,
-    summary_path: Path,
+    outputs: Mapping[str, Path],
     format_check_paths: Sequence[Path],
     mlflow_config: Mapping[str, Any],
     tags: Mapping[str, str],
     params: Mapping[str, Any],
 ) -> None:
+    """The results report (``spct.report.write_report``); ``outputs`` names its files: markdown, csv, table, plot,
+    tokens_plot and summary."""
     from spct.report import write_report
 
-    table = write_report(metrics_paths, csv_path, markdown_path, plot_path, summary_path, format_check_paths)
+    table = write_report(
+        metrics_paths,
+        csv_path=outputs["csv"],
+        markdown_path=outputs["markdown"],
+        plot_path=outputs["plot"],
+        summary_path=outputs["summary"],
+        format_check_paths=format_check_paths,
+        table_path=outputs["table"],
+        tokens_plot_path=outputs["tokens_plot"],
+    )
     with tracking.tracked_run(
         **mlflow_config, run_name="report", tags={"stage": "report", **tags}, params=params
     ) as mlf:
         for (model, setting), row in table.iterrows():
-            tracking.log_metrics(mlf, {f"{model}/{setting}/{bench}": value for bench, value in row.items()})
-        tracking.log_artifacts(mlf, [csv_path, markdown_path, plot_path, summary_path])
+            tracking.log_metrics(mlf, {f"{model}/{setting}/{col}": value for col, value in row.items()})
+        tracking.log_artifacts(mlf, list(outputs.values()))
+
+
+def publish(experiment_dir: Path, remote: str | None = None) -> dict:
+    """DVC-track the experiment's output folders and push them (``spct.publish``)."""
+    from spct.publish import publish as dvc_publish
+
+    summary = dvc_publish(experiment_dir, remote=remote)
+    log.info("published to DVC remote %s:\n%s", summary["remote"], json.dumps(summary["tracked"], indent=2))
+    return summary
+
+
+def finish_pipeline(
+    mlflow_config: Mapping[str, Any], reports: Mapping[str, tuple[Path, str]], failed: bool = False
+) -> None:
+    """Close the invocation's MLflow pipeline runs, each with its target's final results.
+
+    ``reports`` maps a target to (its report's summary JSON, the model the target is about). That model's Greedy
+    and Voting@k scores go on the pipeline run under keys every target shares (only the main target has a meta RM,
+    so MetaRM@k stays in the report run): the runs-compare view then lines the ablations up in one table. Read from
+    the report file, so a target whose report was already up to date still gets its numbers.
+    """
+    for target in tracking.pipeline_parents():
+        summary_path, final_model = reports.get(target, (None, None))
+        if summary_path is not None and Path(summary_path).exists():
+            settings = json.loads(Path(summary_path).read_text()).get(final_model, {})
+            final = {
+                f"{setting}/{column}": value
+                for setting, row in settings.items()
+                if not setting.startswith("metarm")
+                for column, value in row.items()
+            }
+            tracking.log_to_parent(mlflow_config["tracking_uri"], target, final, tags={"final_model": final_model})
+    tracking.end_pipeline_runs(mlflow_config["tracking_uri"], failed=failed)
 
 
 def _train_items(train_path: Path, max_items: int | None) -> list:
@@ -285,6 +345,7 @@ def rejective_sampling(
         run_name=f"rejective_sampling/{tags.get('variant')}",
         tags={"stage": "rejective_sampling", **tags},
         params={**config, "judge": judge_config},
+        inputs={"train": train_path},
     ) as mlf:
         sampler = load_sampler(str(model_path), **sampler_options(sampler_config))
         run_judgments(
@@ -371,6 +432,7 @@ def grpo(
         run_name=f"grpo/{tags.get('model')}",
         tags={"stage": "grpo", **tags},
         params={"grpo": config, "too_easy_dropped": len(too_easy)},
+        inputs={"train": train_path},
     ) as mlf:
         summary = train_grpo(init_model, rows, out_dir, GRPOStageConfig(**options), report_to="mlflow")
         tracking.log_metrics(mlf, {"prompts": summary["prompts"]})

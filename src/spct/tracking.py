@@ -1,25 +1,161 @@
 """MLflow tracking: the only module that imports mlflow.
 
-Every workflow job opens one run with tags ``stage``, ``model`` and ``experiment`` so ``mlflow ui`` can line
-runs up. The sqlite store must exist before jobs run in parallel (its first migration is not safe under
-concurrent writers), so the Snakefile's ``onstart`` calls ``init_store`` once.
+One experiment per config (its ``experiment`` key). Each pipeline invocation opens one PARENT run per target it
+builds (``main`` for ``all``, or an ablation), tagged ``spct.kind=pipeline``; every workflow job opens one CHILD run
+(tags ``stage``, ``model``, ``ablation``, ``variant``, ``git_commit``, ``config_hash``, ``data.*`` checksums) linked
+to the parent of its ablation through the ``mlflow.parentRunId`` tag, and the report job puts the target's final
+benchmark metrics on the parent, so the runs-compare view lines the ablations up in one table.
+
+Jobs are separate processes (on a cluster, separate nodes): the parents' ids reach them in the environment variable
+``SPCT_MLFLOW_PARENTS`` that ``onstart`` sets and Snakemake's subprocesses and sbatch inherit. Children are linked by
+tag rather than ``start_run(parent_run_id=...)``, which can hang across processes.
+
+The sqlite store must exist before jobs run in parallel (its first migration is not safe under concurrent writers),
+so the Snakefile's ``onstart`` calls ``init_store`` once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
+import os
 import subprocess
-from collections.abc import Iterator, Mapping
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+PARENTS_ENV = "SPCT_MLFLOW_PARENTS"  # JSON {target: parent run id} of the running pipeline invocation
+RUN_TAGS_ENV = "SPCT_MLFLOW_TAGS"  # JSON tags of the invocation (config hash, raw data checksum) for every run
+PIPELINE_KIND = "pipeline"
 
-def init_store(tracking_uri: str, experiment: str) -> None:
+
+def init_store(tracking_uri: str, experiment: str, **_: Any) -> str:
+    """Create the store and the experiment if needed; returns the experiment id."""
     import mlflow
 
     mlflow.set_tracking_uri(tracking_uri)
-    if mlflow.get_experiment_by_name(experiment) is None:
-        mlflow.create_experiment(experiment)
+    found = mlflow.get_experiment_by_name(experiment)
+    return found.experiment_id if found is not None else mlflow.create_experiment(experiment)
+
+
+def config_hash(config: Mapping[str, Any]) -> str:
+    """A short, stable hash of the effective config: runs with equal hashes ran the same settings."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def checksum(path: str | Path) -> str:
+    """sha256 of a file, or of a folder's files (relative paths and contents, in sorted order)."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        digest.update(str(file.relative_to(path) if file != path else file.name).encode())
+        with open(file, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def data_tags(inputs: Mapping[str, str | Path]) -> dict[str, str]:
+    """``data.<name>.sha256`` tags for the data files a job reads (what the run was computed from)."""
+    return {f"data.{name}.sha256": checksum(path) for name, path in inputs.items() if Path(path).exists()}
+
+
+def start_pipeline_runs(
+    tracking_uri: str, experiment: str, targets: Sequence[str], tags: Mapping[str, str], **_: Any
+) -> dict[str, str]:
+    """Open one parent run per target of this invocation; returns ``{target: run id}`` and exports it in
+    ``SPCT_MLFLOW_PARENTS`` for the jobs. All parents of one invocation share an ``invocation`` tag."""
+    from mlflow import MlflowClient
+
+    experiment_id = init_store(tracking_uri, experiment)
+    client = MlflowClient(tracking_uri)
+    invocation = uuid.uuid4().hex[:12]
+    parents = {}
+    for target in targets:
+        run = client.create_run(
+            experiment_id,
+            run_name=f"{target} [{invocation}]",
+            tags={
+                "spct.kind": PIPELINE_KIND,
+                "ablation": target,
+                "invocation": invocation,
+                "git_commit": git_commit(),
+                **tags,
+            },
+        )
+        parents[target] = run.info.run_id
+    os.environ[PARENTS_ENV] = json.dumps(parents)
+    os.environ[RUN_TAGS_ENV] = json.dumps(dict(tags))
+    return parents
+
+
+def end_pipeline_runs(tracking_uri: str, failed: bool = False, **_: Any) -> None:
+    """Close this invocation's parent runs (FINISHED, or FAILED when the workflow failed)."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    for run_id in pipeline_parents().values():
+        client.set_terminated(run_id, status="FAILED" if failed else "FINISHED")
+
+
+def pipeline_parents() -> dict[str, str]:
+    return json.loads(os.environ.get(PARENTS_ENV) or "{}")
+
+
+def parent_run_id(ablation: str | None) -> str | None:
+    """The parent run of ``ablation`` in the running invocation; a job shared with a target that is not built in this
+    invocation (e.g. the base model when only ``rft_only`` runs) joins the invocation's first target. None outside a
+    pipeline (a stage run by hand)."""
+    parents = pipeline_parents()
+    if not parents:
+        return None
+    return parents.get(ablation or "", next(iter(parents.values())))
+
+
+def pipeline_comparison(tracking_uri: str, experiment: str, invocation: str | None = None):
+    """The pipeline runs of one invocation (default: the latest) as a table: one row per target, one column per final
+    metric, the same view as ticking those runs in ``mlflow ui`` and pressing Compare. Returns a pandas DataFrame."""
+    import mlflow
+    import pandas as pd
+
+    client = mlflow.MlflowClient(tracking_uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        raise ValueError(f"no MLflow experiment {experiment!r} in {tracking_uri}")
+    runs = client.search_runs([found.experiment_id], filter_string=f"tags.`spct.kind` = '{PIPELINE_KIND}'")
+    if not runs:
+        raise ValueError(f"experiment {experiment!r} has no pipeline runs yet; run the workflow first")
+    if invocation is None:
+        invocation = max(runs, key=lambda run: run.info.start_time).data.tags["invocation"]
+    rows = {
+        run.data.tags["ablation"]: {"status": run.info.status, **run.data.metrics}
+        for run in runs
+        if run.data.tags.get("invocation") == invocation
+    }
+    if not rows:
+        raise ValueError(f"no pipeline runs with invocation {invocation!r}")
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(f"target [{invocation}]")
+
+
+def log_to_parent(
+    tracking_uri: str, ablation: str, metrics: Mapping[str, float | None], tags: Mapping[str, str] | None = None
+) -> str | None:
+    """Log ``metrics`` (and ``tags``) on the parent run of ``ablation``: the target's final results; returns its id
+    (None outside a pipeline invocation)."""
+    import mlflow
+
+    run_id = pipeline_parents().get(ablation)
+    if run_id is None:
+        return None
+    client = mlflow.MlflowClient(tracking_uri)
+    for key, value in _clean(metrics).items():
+        client.log_metric(run_id, key, value)
+    for key, value in (tags or {}).items():
+        client.set_tag(run_id, key, value)
+    return run_id
 
 
 def git_commit() -> str:
@@ -47,25 +183,40 @@ def tracked_run(
     run_name: str,
     tags: Mapping[str, str],
     params: Mapping[str, Any] | None = None,
+    inputs: Mapping[str, str | Path] | None = None,
 ) -> Iterator[Any]:
-    """Open an MLflow run for one job; yields the ``mlflow`` module for logging inside it."""
+    """Open an MLflow run for one job, as a child of its ablation's pipeline run; yields the ``mlflow`` module.
+
+    The run carries the invocation's tags (config hash, raw data checksum) and ``inputs``, the data files the job
+    reads, as ``data.<name>.sha256`` tags.
+    """
     import mlflow
 
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_experiment(experiment)
-    with mlflow.start_run(run_name=run_name, tags={"git_commit": git_commit(), **tags}):
+    invocation_tags = json.loads(os.environ.get(RUN_TAGS_ENV) or "{}")
+    all_tags = {"git_commit": git_commit(), **invocation_tags, **data_tags(inputs or {}), **tags}
+    parent = parent_run_id(tags.get("ablation"))
+    if parent is not None:
+        all_tags["mlflow.parentRunId"] = parent
+    with mlflow.start_run(run_name=run_name, tags=all_tags):
         if params:
             mlflow.log_params(_flatten(params, prefix="spct."))
         yield mlflow
 
 
-def log_metrics(mlflow, metrics: Mapping[str, float | None], prefix: str = "") -> None:
-    """Log the numeric entries of ``metrics``; MLflow keys cannot hold '@', so Voting@8 becomes voting_at_8."""
+def _clean(metrics: Mapping[str, float | None], prefix: str = "") -> dict[str, float]:
+    """The numeric entries (no None, no NaN); MLflow keys cannot hold '@', so Voting@8 becomes voting_at_8."""
     clean = {}
     for key, value in metrics.items():
-        if isinstance(value, (int, float)) and value is not None and value == value:  # skip None and NaN
+        if isinstance(value, (int, float)) and value is not None and value == value:
             clean[(prefix + key).replace("@", "_at_")] = float(value)
-    mlflow.log_metrics(clean)
+    return clean
+
+
+def log_metrics(mlflow, metrics: Mapping[str, float | None], prefix: str = "") -> None:
+    """Log the numeric entries of ``metrics`` in the open run (see ``_clean``)."""
+    mlflow.log_metrics(_clean(metrics, prefix))
 
 
 def log_artifacts(mlflow, paths: list[str | Path]) -> None:

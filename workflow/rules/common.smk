@@ -1,6 +1,8 @@
 # Config validation, the model variants and ablations, wildcard constraints and the path helpers.
+import os
+
 from spct.config import validate_config
-from spct.tracking import init_store
+from spct.tracking import checksum, config_hash, start_pipeline_runs
 
 validate_config(config, source="config")
 
@@ -40,6 +42,10 @@ ABLATIONS = {
 METARM_MODEL = "spct"
 MODELS = list(MODEL_SPECS)
 BENCHMARKS = list(config["benchmarks"])
+# GPUs per job, from the config so that a cluster profile never disagrees with it: sampling jobs use one vLLM
+# replica of sampler.tensor_parallel_size GPUs, training jobs training.world_size data-parallel processes.
+SAMPLING_GPUS = config["sampler"].get("tensor_parallel_size", 1)
+TRAINING_GPUS = config["training"].get("world_size", 1)
 # Package code is declared as an input of the stages that run it: Snakemake only notices edits to the
 # script file itself, not to the library it imports.
 PACKAGE = f"{workflow.basedir}/src/spct"
@@ -54,11 +60,37 @@ wildcard_constraints:
 
 
 def mlflow_config():
+    """Where the workflow's hooks log. Not a rule param (jobs read it from the config, workflow/scripts/_common.py),
+    so moving the tracking server reruns nothing; the config hash and data checksums reach the jobs' runs through
+    the environment (spct.tracking)."""
     return {"tracking_uri": config["mlflow"]["tracking_uri"], "experiment": EXPERIMENT}
 
 
+def invocation_targets(target_rules):
+    """The MLflow parent runs of this invocation: `all` builds main, `ablations` every ablation, an ablation target
+    itself; file targets (a single stage asked for by hand) get one parent named `partial`."""
+    targets = []
+    for name in sorted(target_rules):
+        names = ["main"] if name == "all" else list(ABLATIONS) if name == "ablations" else [name]
+        targets += [n if n in ABLATIONS else "partial" for n in names]
+    return list(dict.fromkeys(targets)) or ["partial"]
+
+
 def init_tracking():
-    init_store(**mlflow_config())
+    """onstart: create the store once (its migration is not safe under parallel writers), then open the parents."""
+    raw = config["data"]["raw_dir"]
+    tags = {"config_hash": config_hash(config), "data.raw.sha256": checksum(raw) if os.path.exists(raw) else "none"}
+    start_pipeline_runs(**mlflow_config(), targets=invocation_targets({job.rule.name for job in workflow.dag.targetjobs}), tags=tags)
+
+
+def finish_tracking(failed):
+    """onsuccess / onerror: each target's final results onto its pipeline run, then close the runs."""
+    from spct.stages import finish_pipeline
+
+    reports = {
+        target: (f"results/{EXPERIMENT}/report/{target}/metrics.json", ABLATIONS[target][-1]) for target in ABLATIONS
+    }
+    finish_pipeline(mlflow_config(), reports, failed=failed)
 
 
 def package_files(*modules):
@@ -83,12 +115,22 @@ def judge_config_for(wildcards):
     return {**config["judge"], "prompt_variant": MODEL_SPECS[wildcards.model]["variant"]}
 
 
+def judge_prompt_config(variant):
+    """What a judgment looks like, without judge.k_max: the number of evaluation samples per item is not a param of
+    any training or scoring rule, so raising k_max reruns only the judge jobs, which sample just the missing ones."""
+    return {**{k: v for k, v in config["judge"].items() if k != "k_max"}, "prompt_variant": variant}
+
+
+def model_prompt_config(wildcards):
+    return judge_prompt_config(MODEL_SPECS[wildcards.model]["variant"])
+
+
 def rejective_dir(wildcards):
     return f"results/{wildcards.exp}/rejective/{MODEL_SPECS[wildcards.model]['variant']}"
 
 
 def report_outputs(ablation):
-    names = ["results.md", "results.csv", "results.png", "metrics.json"]
+    names = ["results.md", "results.csv", "table.csv", "results.png", "results_tokens.png", "metrics.json"]
     return expand("results/{exp}/report/{ablation}/{name}", exp=EXPERIMENT, ablation=ablation, name=names)
 
 

@@ -1,6 +1,7 @@
 # Data: the paper's preference sources from the hub where reachable, plus the bundled sets, in one schema.
 localrules:
     download,
+    benchmark_items,
 
 
 # Downloads need the internet, which cluster compute nodes often lack: a local rule runs on the login node.
@@ -35,10 +36,12 @@ rule prepare_data:
         "../scripts/prepare_data.py"
 
 
+# The evaluation items of one benchmark: a reconstruction from the eval split, or one of the paper's benchmarks
+# from local files or the hub (a local rule for that reason; it is light).
 rule benchmark_items:
     input:
         eval="results/{exp}/data/eval.jsonl",
-        code=package_files("benchmarks.py"),
+        code=package_files("benchmarks.py", "data/benchmarks.py"),
     output:
         "results/{exp}/data/benchmarks/{benchmark}.jsonl",
     params:

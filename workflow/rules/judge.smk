@@ -13,10 +13,9 @@ rule judge:
         judge=judge_config_for,
         sampler=config["sampler"],
         tags=model_tags,
-        mlflow=mlflow_config(),
     threads: 2
     resources:
-        gpu=1,
+        gpu=SAMPLING_GPUS,
     log:
         "logs/{exp}/judge/{model}/{benchmark}.log",
     conda:
@@ -36,12 +35,13 @@ rule format_check:
         "results/{exp}/format_check/{model}.json",
     params:
         cache_dir=lambda wc: f"results/{wc.exp}/cache/judgments/{wc.model}",
-        judge=judge_config_for,
+        judge=model_prompt_config,
         check=config["format_check"],
         sampler=config["sampler"],
         tags=model_tags,
-        mlflow=mlflow_config(),
     threads: 2
+    resources:
+        gpu=SAMPLING_GPUS,
     log:
         "logs/{exp}/format_check/{model}.log",
     conda:

@@ -12,15 +12,14 @@ rule meta_rm_samples:
         "results/{exp}/meta_rm/grm_samples.jsonl",
     params:
         cache_dir=lambda wc: f"results/{wc.exp}/cache/meta_rm",
-        judge=config["judge"],
+        judge=judge_prompt_config(MODEL_SPECS[METARM_MODEL]["variant"]),
         training=config["training"],
         rejective=config["rejective_sampling"],
         n_samples=config["meta_rm"]["n_samples"],
         sampler=config["sampler"],
-        mlflow=mlflow_config(),
     threads: 2
     resources:
-        gpu=1,
+        gpu=SAMPLING_GPUS,
     log:
         "logs/{exp}/meta_rm/samples.log",
     conda:
@@ -40,12 +39,11 @@ rule meta_rm:
         directory("results/{exp}/models/meta_rm"),
     params:
         meta_rm=config["meta_rm"],
-        judge=config["judge"],
+        judge=judge_prompt_config(MODEL_SPECS[METARM_MODEL]["variant"]),
         training=config["training"],
-        mlflow=mlflow_config(),
     threads: 2
     resources:
-        gpu=1,
+        gpu=TRAINING_GPUS,
     log:
         "logs/{exp}/meta_rm/train.log",
     conda:
@@ -63,7 +61,7 @@ rule meta_scores:
     output:
         "results/{exp}/meta_scores/{model}/{benchmark}.json",
     params:
-        judge=judge_config_for,
+        judge=model_prompt_config,
         max_length=config["meta_rm"]["max_length"],
     threads: 2
     resources:

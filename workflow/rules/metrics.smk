@@ -1,15 +1,16 @@
+# Greedy, Voting@k and MetaRM@k of one model on one benchmark, scored by the benchmark's official metric.
 rule metrics:
     input:
         records="results/{exp}/data/benchmarks/{benchmark}.jsonl",
         judgments="results/{exp}/judgments/{model}/{benchmark}.jsonl",
         meta_scores=meta_scores_input,
-        code=package_files("metrics.py", "grm"),
+        code=package_files("metrics.py", "official_metrics.py", "benchmarks.py", "grm"),
     output:
         "results/{exp}/metrics/{model}/{benchmark}.json",
     params:
         metrics=config["metrics"],
+        benchmark=lambda wc: config["benchmarks"][wc.benchmark],
         tags=model_tags,
-        mlflow=mlflow_config(),
     log:
         "logs/{exp}/metrics/{model}/{benchmark}.log",
     conda:

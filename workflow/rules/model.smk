@@ -1,3 +1,8 @@
+# A local rule: a hub model is downloaded here, and cluster compute nodes often have no internet.
+localrules:
+    base_model,
+
+
 rule base_model:
     output:
         directory("results/{exp}/models/base"),

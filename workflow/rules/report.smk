@@ -1,15 +1,36 @@
+# The results report of one target (main or an ablation): the paper-layout table, intervals, diagnostics and the
+# scaling plots. The files marked report(...) go into `snakemake --report report.html` with their captions.
 rule report:
     input:
         metrics=metrics_files,
         format_check=format_check_files,
-        code=package_files("report.py"),
+        code=package_files("report.py", "official_metrics.py"),
     output:
         markdown="results/{exp}/report/{ablation}/results.md",
         csv="results/{exp}/report/{ablation}/results.csv",
-        plot="results/{exp}/report/{ablation}/results.png",
+        table=report(
+            "results/{exp}/report/{ablation}/table.csv",
+            caption="../report/table.rst",
+            category="Results",
+            subcategory="{ablation}",
+            labels={"target": "{ablation}", "figure": "results table"},
+        ),
+        plot=report(
+            "results/{exp}/report/{ablation}/results.png",
+            caption="../report/scaling_k.rst",
+            category="Results",
+            subcategory="{ablation}",
+            labels={"target": "{ablation}", "figure": "score vs k"},
+        ),
+        tokens_plot=report(
+            "results/{exp}/report/{ablation}/results_tokens.png",
+            caption="../report/scaling_tokens.rst",
+            category="Results",
+            subcategory="{ablation}",
+            labels={"target": "{ablation}", "figure": "score vs tokens"},
+        ),
         summary="results/{exp}/report/{ablation}/metrics.json",
     params:
-        mlflow=mlflow_config(),
         config=config,
     log:
         "logs/{exp}/report/{ablation}.log",

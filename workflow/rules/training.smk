@@ -15,12 +15,13 @@ rule rejective_sampling:
         summary="results/{exp}/rejective/{variant}/summary.json",
     params:
         cache_dir=lambda wc: f"results/{wc.exp}/cache/rejective/{wc.variant}",
-        judge=lambda wc: {**config["judge"], "prompt_variant": wc.variant},
+        judge=lambda wc: judge_prompt_config(wc.variant),
         training=config["training"],
         rejective=config["rejective_sampling"],
         sampler=config["sampler"],
-        mlflow=mlflow_config(),
     threads: 2
+    resources:
+        gpu=SAMPLING_GPUS,
     log:
         "logs/{exp}/rejective_sampling/{variant}.log",
     conda:
@@ -42,10 +43,9 @@ rule rft:
         rft=config["rft"],
         data_kind=lambda wc: MODEL_SPECS[wc.model]["rft_data"],
         tags=model_tags,
-        mlflow=mlflow_config(),
     threads: 2
     resources:
-        gpu=1,
+        gpu=TRAINING_GPUS,
     log:
         "logs/{exp}/rft/{model}.log",
     conda:
@@ -65,14 +65,13 @@ rule grpo:
     wildcard_constraints:
         model="|".join(models_of_stage("grpo")),
     params:
-        judge=judge_config_for,
+        judge=model_prompt_config,
         training=config["training"],
         grpo=config["grpo"],
         tags=model_tags,
-        mlflow=mlflow_config(),
     threads: 2
     resources:
-        gpu=1,
+        gpu=TRAINING_GPUS,
     log:
         "logs/{exp}/grpo/{model}.log",
     conda:

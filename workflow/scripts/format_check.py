@@ -1,5 +1,5 @@
 import torch
-from _common import log_to
+from _common import log_to, mlflow_config
 
 from spct import stages
 
@@ -16,7 +16,7 @@ def main(smk) -> None:
         judge_config=smk.params.judge,
         check_config=check,
         sampler_config=smk.params.sampler,
-        mlflow_config=smk.params.mlflow,
+        mlflow_config=mlflow_config(smk),
         tags={**smk.params.tags, "benchmark": smk.params.check["benchmark"]},
     )
 

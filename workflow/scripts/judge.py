@@ -1,5 +1,5 @@
 import torch
-from _common import log_to
+from _common import log_to, mlflow_config
 
 from spct import stages
 
@@ -14,7 +14,7 @@ def main(smk) -> None:
         cache_dir=smk.params.cache_dir,
         judge_config=smk.params.judge,
         sampler_config=smk.params.sampler,
-        mlflow_config=smk.params.mlflow,
+        mlflow_config=mlflow_config(smk),
         tags={**smk.params.tags, "benchmark": smk.wildcards.benchmark},
     )
 

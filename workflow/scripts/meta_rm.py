@@ -1,5 +1,5 @@
 import torch
-from _common import log_to
+from _common import log_to, mlflow_config
 
 from spct import stages
 
@@ -15,7 +15,7 @@ def main(smk) -> None:
         config=smk.params.meta_rm,
         judge_config=smk.params.judge,
         training_config=smk.params.training,
-        mlflow_config=smk.params.mlflow,
+        mlflow_config=mlflow_config(smk),
         tags={"model": "meta_rm", "ablation": "main"},
     )
 

@@ -1,4 +1,4 @@
-from _common import log_to
+from _common import log_to, mlflow_config
 
 from spct import stages
 
@@ -10,7 +10,8 @@ def main(smk) -> None:
         judgments_path=smk.input.judgments,
         out_path=smk.output[0],
         metrics_config=smk.params.metrics,
-        mlflow_config=smk.params.mlflow,
+        benchmark_spec=smk.params.benchmark,
+        mlflow_config=mlflow_config(smk),
         meta_scores_path=smk.input.meta_scores or None,
         tags={**smk.params.tags, "benchmark": smk.wildcards.benchmark},
     )

@@ -1,7 +1,7 @@
 from pathlib import Path
 
 import torch
-from _common import log_to
+from _common import log_to, mlflow_config
 
 from spct import stages
 
@@ -17,7 +17,7 @@ def main(smk) -> None:
         judge_config=smk.params.judge,
         config={**smk.params.training, **smk.params.rejective},
         sampler_config=smk.params.sampler,
-        mlflow_config=smk.params.mlflow,
+        mlflow_config=mlflow_config(smk),
         tags={
             "variant": smk.wildcards.variant,
             "ablation": "main" if smk.wildcards.variant == "principles" else "no_principles",

@@ -1,4 +1,4 @@
-from _common import log_to
+from _common import log_to, mlflow_config
 
 from spct import stages
 
@@ -7,12 +7,9 @@ def main(smk) -> None:
     log_to(smk.log[0])
     stages.report(
         metrics_paths=smk.input.metrics,
-        csv_path=smk.output.csv,
-        markdown_path=smk.output.markdown,
-        plot_path=smk.output.plot,
-        summary_path=smk.output.summary,
+        outputs={name: smk.output[name] for name in ("markdown", "csv", "table", "plot", "tokens_plot", "summary")},
         format_check_paths=smk.input.format_check,
-        mlflow_config=smk.params.mlflow,
+        mlflow_config=mlflow_config(smk),
         tags={"experiment": smk.wildcards.exp, "ablation": smk.wildcards.ablation},
         params=smk.params.config,
     )

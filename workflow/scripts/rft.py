@@ -1,5 +1,5 @@
 import torch
-from _common import log_to
+from _common import log_to, mlflow_config
 
 from spct import stages
 
@@ -13,7 +13,7 @@ def main(smk) -> None:
         out_dir=smk.output[0],
         data_kind=smk.params.data_kind,
         config=smk.params.rft,
-        mlflow_config=smk.params.mlflow,
+        mlflow_config=mlflow_config(smk),
         tags=smk.params.tags,
     )
 
