@@ -76,3 +76,15 @@ def test_embedded_config_marks_every_deviation_it_makes(key):
     }[key]
     if any(embedded[key][k] != PAPER[key][k] for k in paper_keys):
         assert "DEVIATION" in section
+
+
+def test_paper_training_runs_under_deepspeed_zero3_on_every_gpu():
+    """The 27B model trains under `accelerate launch` with DeepSpeed ZeRO-3 (it does not fit one GPU with Adam
+    state), one process per GPU: training.world_size is both the process count and the GPUs the rules ask for."""
+    launcher = yaml.safe_load((REPO / PAPER["training"]["accelerate_config"]).read_text())
+    assert launcher["distributed_type"] == "DEEPSPEED"
+    assert launcher["deepspeed_config"]["zero_stage"] == 3
+    assert launcher["deepspeed_config"]["zero3_save_16bit_model"] is True  # the next stage loads one checkpoint
+    assert PAPER["training"]["world_size"] == 8
+    for name in ("single_gpu", "ddp"):
+        assert yaml.safe_load((REPO / "workflow" / "accelerate" / f"{name}.yaml").read_text())["num_machines"] == 1

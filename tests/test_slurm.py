@@ -109,6 +109,8 @@ def test_profile_plans_all_with_the_paper_config():
     # The paper config samples with 4-way tensor parallelism: the sampling jobs ask for 4 GPUs, scoring for 1.
     resources = planned_resources(out)
     assert "gpu=4" in resources["judge"] and "gpu=1" in resources["meta_scores"], resources
+    # It trains on training.world_size = 8 GPUs (DeepSpeed ZeRO-3 under accelerate launch).
+    assert all("gpu=8" in resources[rule] for rule in ("rft", "grpo", "meta_rm")), resources
 
 
 def test_account_and_partitions_come_from_the_environment():

@@ -234,6 +234,27 @@ def test_publish_then_clone_pull_touch_reruns_nothing(finished_run, tmp_path):
     assert "Nothing to be done" in result.stdout + result.stderr, result.stdout[-3000:]
 
 
+def test_training_runs_under_accelerate_launch_with_one_process_per_device(tmp_path, tiny_model_dir):
+    """training.accelerate_config set: the rft job relaunches itself under `accelerate launch` with world_size
+    processes (two CPU processes with gloo here, GPUs on a cluster); both train, one saves, one MLflow run."""
+    path = tiny_config(tmp_path, tiny_model_dir)
+    config = yaml.safe_load(path.read_text())
+    config["training"]["world_size"] = 2
+    config["training"]["accelerate_config"] = str(REPO / "tests" / "configs" / "accelerate_cpu.yaml")
+    path.write_text(yaml.safe_dump(config))
+    snakemake(tmp_path, "results/tiny/models/rft")
+    summary = json.loads((tmp_path / "results" / "tiny" / "models" / "rft" / "training.json").read_text())
+    assert summary["world_size"] == 2 and summary["global_step"] == config["rft"]["max_steps"]
+    assert (tmp_path / "results" / "tiny" / "models" / "rft" / "model.safetensors").is_file()
+    log = (tmp_path / "logs" / "tiny" / "rft" / "rft.log").read_text()
+    assert "training under:" in log and "--num_processes 2" in log
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=config["mlflow"]["tracking_uri"])
+    runs = client.search_runs([client.get_experiment_by_name("tiny").experiment_id], "tags.stage = 'rft'")
+    assert len(runs) == 1  # rank 1 opened none
+
+
 def test_unknown_config_key_stops_the_run_naming_it(tmp_path, tiny_model_dir):
     path = tiny_config(tmp_path, tiny_model_dir)
     config = yaml.safe_load(path.read_text())

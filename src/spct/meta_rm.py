@@ -459,15 +459,19 @@ def train_meta_rm(
     }
 
     tmp_dir = out_dir.with_name(out_dir.name + ".tmp")
-    if tmp_dir.exists():
+    main = trainer.is_world_process_zero()  # several processes under `accelerate launch`: one writes
+    if main and tmp_dir.exists():
         shutil.rmtree(tmp_dir)
-    trainer.save_model(str(tmp_dir))  # model + tokenizer (processing_class)
+    trainer.accelerator.wait_for_everyone()
+    trainer.save_model(str(tmp_dir))  # model + tokenizer (processing_class); gathers ZeRO-3 shards from every rank
     summary = {
         "metrics": metrics,
         "settings": {**settings, "max_steps": max_steps, "num_train_epochs": num_train_epochs},
     }
-    (tmp_dir / META_RM_FILE).write_text(json.dumps(summary, indent=1))
-    _replace_dir(tmp_dir, out_dir)
+    if main:
+        (tmp_dir / META_RM_FILE).write_text(json.dumps(summary, indent=1))
+        _replace_dir(tmp_dir, out_dir)
+    trainer.accelerator.wait_for_everyone()
     log.info("meta RM saved to %s: %s", out_dir, metrics)
     return metrics
 

@@ -176,6 +176,18 @@ def _flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
+def is_main_process() -> bool:
+    """False on the non-zero ranks of a job run under `accelerate launch` / torchrun (RANK is set there)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+class _NoRun:
+    """Stands in for the ``mlflow`` module on non-main ranks: logging calls do nothing."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
 @contextlib.contextmanager
 def tracked_run(
     tracking_uri: str,
@@ -192,6 +204,9 @@ def tracked_run(
     """
     import mlflow
 
+    if not is_main_process():
+        yield _NoRun()  # the other ranks of a multi-GPU job: one run per job, opened by rank 0
+        return
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_experiment(experiment)
     invocation_tags = json.loads(os.environ.get(RUN_TAGS_ENV) or "{}")

@@ -1,11 +1,13 @@
 import torch
-from _common import log_to, mlflow_config
+from _common import log_to, mlflow_config, relaunched_under_accelerate
 
 from spct import stages
 
 
 def main(smk) -> None:
     log_to(smk.log[0])
+    if relaunched_under_accelerate(smk):
+        return
     torch.set_num_threads(smk.threads)
     stages.meta_rm(
         base_model=smk.input.base,

@@ -33,14 +33,27 @@ def last_checkpoint(ckpt_dir: Path) -> str | None:
     return str(newest)
 
 
-def publish(model, tokenizer, out_dir: str | Path, summary: dict[str, Any]) -> Path:
-    """Save model + tokenizer + ``training.json`` into a temporary folder, then rename it to ``out_dir``."""
+def publish_trained(trainer, out_dir: str | Path, summary: dict[str, Any], merged_model=None) -> Path:
+    """Save what ``trainer`` trained (model, tokenizer, ``training.json``) into ``<out_dir>.tmp``, then rename it.
+
+    Every process of a multi-GPU run calls this: under DeepSpeed ZeRO-3 ``trainer.save_model`` gathers the sharded
+    weights from all ranks, and only the main process writes and renames. ``merged_model`` (LoRA merged into its
+    base) is saved by the main process instead of the trainer's model.
+    """
     out_dir = Path(out_dir)
     tmp = out_dir.with_name(out_dir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp, safe_serialization=True)
-    tokenizer.save_pretrained(tmp)
-    (tmp / "training.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    shutil.rmtree(out_dir, ignore_errors=True)
-    tmp.rename(out_dir)
+    main = trainer.is_world_process_zero()
+    if main:
+        shutil.rmtree(tmp, ignore_errors=True)
+    trainer.accelerator.wait_for_everyone()
+    if merged_model is None:
+        trainer.save_model(str(tmp))  # model + tokenizer (processing_class), written by the main process
+    elif main:
+        merged_model.save_pretrained(tmp, safe_serialization=True)
+        trainer.processing_class.save_pretrained(tmp)
+    if main:
+        (tmp / "training.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+        shutil.rmtree(out_dir, ignore_errors=True)
+        tmp.rename(out_dir)
+    trainer.accelerator.wait_for_everyone()
     return out_dir

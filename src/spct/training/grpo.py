@@ -24,7 +24,7 @@ from spct.grm import parse_judgment, rule_reward, shown_index
 from spct.judge import JudgeSettings, build_sample_prompt
 from spct.records import Record
 from spct.sampling.base import vllm_available
-from spct.training.checkpoints import checkpoint_dir, last_checkpoint, publish
+from spct.training.checkpoints import checkpoint_dir, last_checkpoint, publish_trained
 
 log = logging.getLogger(__name__)
 
@@ -199,5 +199,5 @@ def train_grpo(
         "final_reward": history[-1]["reward"] if history else None,
         "config": asdict(config),
     }
-    publish(trainer.model, tokenizer, out_dir, summary)
+    publish_trained(trainer, out_dir, summary)
     return summary

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from spct.records import read_jsonl
-from spct.training.checkpoints import checkpoint_dir, last_checkpoint, publish
+from spct.training.checkpoints import checkpoint_dir, last_checkpoint, publish_trained
 
 log = logging.getLogger(__name__)
 
@@ -129,14 +129,15 @@ def train_rft(
         peft_config=peft_config,
     )
     result = trainer.train(resume_from_checkpoint=last_checkpoint(ckpts))
-    model = trainer.model.merge_and_unload() if peft_config is not None else trainer.model
+    merged = trainer.model.merge_and_unload() if peft_config is not None else None
     summary = {
         "stage": "rft",
         "base_model": str(base_model),
         "examples": len(dataset),
         "global_step": trainer.state.global_step,
         "train_loss": result.training_loss,
+        "world_size": trainer.accelerator.num_processes,
         "config": asdict(config),
     }
-    publish(model, tokenizer, out_dir, summary)
+    publish_trained(trainer, out_dir, summary, merged_model=merged)
     return summary
