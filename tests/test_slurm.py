@@ -113,6 +113,12 @@ def test_profile_plans_all_with_the_paper_config():
     assert all("gpu=8" in resources[rule] for rule in ("rft", "grpo", "meta_rm")), resources
 
 
+@pytest.mark.parametrize("target", ["no_principles", "rft_only", "hinted_only", "nonhinted_only", "rl_only"])
+def test_each_ablation_target_plans_with_the_paper_config(target):
+    out = dry_run(target, "--forceall", "--configfile", "configs/paper.yaml")
+    assert re.search(r"^report\s+1$", out, re.MULTILINE), out[-3000:]  # the target's own report, nothing else
+
+
 def test_account_and_partitions_come_from_the_environment():
     env = clean_env(SBATCH_ACCOUNT="123456", SBATCH_PARTITION="cpu", SPCT_GPU_PARTITION="gpu")
     out = dry_run("all", "--forceall", env=env)

@@ -206,6 +206,7 @@ def test_publish_then_clone_pull_touch_reruns_nothing(finished_run, tmp_path):
     subprocess.run(["cp", "-a", str(finished_run), str(project)], check=True)
     (project / ".gitignore").write_text((REPO / ".gitignore").read_text())
     (project / ".dvcignore").write_text((REPO / ".dvcignore").read_text())
+    (project / "dvc.yaml").write_text((REPO / "dvc.yaml").read_text().replace("embedded-default", "tiny"))
 
     def run(*cmd, cwd=project):
         subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, text=True)
@@ -221,6 +222,19 @@ def test_publish_then_clone_pull_touch_reruns_nothing(finished_run, tmp_path):
     assert "results/tiny/models.dvc" in dvc_files and "results/tiny/data.dvc" in dvc_files, dvc_files
     run("git", "add", "-A")
     run("git", "commit", "-q", "-m", "published results")
+
+    # dvc.yaml's top-level metrics, plots and params work on the published project.
+    def dvc_out(*args):
+        return subprocess.run([dvc, *args], cwd=project, check=True, capture_output=True, text=True).stdout
+
+    metrics = json.loads(dvc_out("metrics", "show", "--json"))
+    assert "results/tiny/report/main/metrics.json" in json.dumps(metrics)
+    assert "score_vs_k" in dvc_out("plots", "show", "--json")
+    config = yaml.safe_load((project / "config.yaml").read_text())
+    config["judge"]["temperature"] = 0.25
+    (project / "config.yaml").write_text(yaml.safe_dump(config))
+    assert "judge.temperature" in dvc_out("params", "diff")
+    run("git", "checkout", "config.yaml")
 
     clone = tmp_path / "clone"
     run("git", "clone", "-q", str(project), str(clone), cwd=tmp_path)
