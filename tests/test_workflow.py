@@ -197,6 +197,13 @@ def test_every_ablation_target_leaves_a_comparable_parent_run(finished_run, tmp_
         assert target in header
     assert "greedy/pairs" in result.stdout
 
+    # Changing one ablation's own setting reruns only that ablation's jobs: rl_only's GRPO, its evaluation and report.
+    config["ablation_overrides"] = {"rl_only": {"grpo": {"beta": 0.02}}}
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    jobs = _planned_jobs(workdir, "ablations")
+    assert jobs.get("grpo") == 1 and jobs.get("report") == 1 and jobs.get("judge") == 2, jobs
+    assert not {"rft", "rejective_sampling", "meta_rm", "prepare_data"} & set(jobs), jobs
+
 
 def test_publish_then_clone_pull_touch_reruns_nothing(finished_run, tmp_path):
     """`snakemake publish` DVC-tracks the outputs and pushes them to a local remote; a git clone of the project with

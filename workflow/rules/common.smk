@@ -110,6 +110,17 @@ def init_model(wildcards):
     return f"results/{wildcards.exp}/models/{MODEL_SPECS[wildcards.model]['init']}"
 
 
+def stage_config(stage):
+    """Params of a training stage (rft, grpo) for a model: the stage's section with its ablation's overrides
+    (config key ablation_overrides), so that changing one ablation's setting reruns only that ablation's jobs."""
+
+    def params(wildcards):
+        ablation = MODEL_SPECS[wildcards.model]["ablation"]
+        return {**config[stage], **config.get("ablation_overrides", {}).get(ablation, {}).get(stage, {})}
+
+    return params
+
+
 def judge_config_for(wildcards):
     """The judge settings with the model's prompt variant (no_principles models are judged without them)."""
     return {**config["judge"], "prompt_variant": MODEL_SPECS[wildcards.model]["variant"]}

@@ -40,7 +40,7 @@ rule rft:
     wildcard_constraints:
         model="|".join(models_of_stage("rft")),
     params:
-        rft=config["rft"],
+        rft=stage_config("rft"),
         data_kind=lambda wc: MODEL_SPECS[wc.model]["rft_data"],
         tags=model_tags,
     threads: 2
@@ -67,7 +67,7 @@ rule grpo:
     params:
         judge=model_prompt_config,
         training=config["training"],
-        grpo=config["grpo"],
+        grpo=stage_config("grpo"),
         tags=model_tags,
     threads: 2
     resources:
