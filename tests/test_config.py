@@ -198,3 +198,19 @@ def test_cap_keeps_both_labels_of_single_responses():
     ]
     chosen = stratified_cap(singles, 4)
     assert len(chosen) == 4 and {r.label for r in chosen} == {0, 1}
+
+
+def test_cap_takes_subsets_in_the_configured_order_and_drops_long_items():
+    """One subset per section listed first: a cap of 3 holds all three sections. max_chars drops long items before
+    the cap, so the cap still fills up."""
+    from spct.benchmarks import select_benchmark
+
+    records = [
+        Record(id=f"{s}/{i}", source="t", subset=s, split="eval", prompt="Q", responses=["a" * (5 * i + 1), "b"], best=0)
+        for s in ("a1", "a2", "b1", "c1")
+        for i in range(4)
+    ]
+    chosen = select_benchmark(records, "rb", ["a1", "b1", "c1", "a2"], 3)
+    assert [r.subset for r in chosen] == ["a1", "b1", "c1"]
+    short = select_benchmark(records, "rb", ["a1", "b1", "c1", "a2"], 8, max_chars=9)  # Q + a*(5i+1) + b <= 9
+    assert len(short) == 8 and all(len(r.responses[0]) <= 6 for r in short)

@@ -11,25 +11,48 @@ from typing import Any
 from spct.records import Record
 
 
-def stratified_cap(records: Sequence[Record], max_items: int | None) -> list[Record]:
+def stratified_cap(
+    records: Sequence[Record], max_items: int | None, subset_order: Sequence[str] | None = None
+) -> list[Record]:
     """The records round-robin over (subset, label) groups, each in sha256-of-id order; the first ``max_items``.
 
     Round-robin, so a small cap still covers every subset (a RewardBench score needs each section present, an RMB
     score each of its four parts) and both labels of single responses (a ROC-AUC needs both); hash order, so the
-    same items come out every run whatever the input order, and a smaller cap is a prefix of a larger one.
+    same items come out every run whatever the input order, and a smaller cap is a prefix of a larger one. Groups
+    take turns in ``subset_order`` (the config's order, so listing one subset per section first puts every section
+    into a small cap), else in sorted order.
     """
+    rank = {subset: i for i, subset in enumerate(subset_order or ())}
     groups: dict[tuple, list[Record]] = defaultdict(list)
     for record in sorted(records, key=lambda r: hashlib.sha256(r.id.encode()).hexdigest()):
-        groups[(record.subset, -1 if record.label is None else record.label)].append(record)
+        groups[
+            (rank.get(record.subset, len(rank)), record.subset, -1 if record.label is None else record.label)
+        ].append(record)
     queues = [groups[key] for key in sorted(groups)]
     ordered = [queue[i] for i in range(max(map(len, queues), default=0)) for queue in queues if i < len(queue)]
     return ordered[:max_items] if max_items else ordered
 
 
+def within_length(records: Sequence[Record], max_chars: int | None) -> list[Record]:
+    """Records whose prompt and responses together have at most ``max_chars`` characters (None: all).
+
+    A small model's context cannot hold every list (math_cot_100 has best-of-8 lists of over 10K tokens); dropping
+    them at selection, counted in the log, beats judging a truncated prompt.
+    """
+    if max_chars is None:
+        return list(records)
+    return [r for r in records if len(r.prompt) + sum(map(len, r.responses)) <= max_chars]
+
+
 def select_benchmark(
-    records: Sequence[Record], name: str, subsets: Sequence[str], max_items: int | None = None
+    records: Sequence[Record],
+    name: str,
+    subsets: Sequence[str],
+    max_items: int | None = None,
+    max_chars: int | None = None,
 ) -> list[Record]:
-    """Eval records whose subset is in ``subsets``, capped by ``stratified_cap``."""
+    """Eval records whose subset is in ``subsets``, at most ``max_chars`` long (``within_length``), capped by
+    ``stratified_cap`` in the order of ``subsets``."""
     available = {r.subset for r in records if r.split == "eval"}
     unknown = sorted(set(subsets) - available)
     if unknown:
@@ -37,12 +60,14 @@ def select_benchmark(
             f"benchmarks.{name}.subsets: unknown subset(s) {unknown}; eval subsets are {sorted(available)}"
         )
     chosen = [r for r in records if r.split == "eval" and r.subset in set(subsets)]
-    return stratified_cap(chosen, max_items)
+    return stratified_cap(within_length(chosen, max_chars), max_items, subset_order=subsets)
 
 
 def load_benchmark_items(name: str, spec: Mapping[str, Any], eval_records: Sequence[Record]) -> list[Record]:
     """The items of benchmark ``name`` as configured: ``subsets`` of the prepared eval split (a reconstruction), or
-    ``source`` (a ``spct.data.benchmarks`` name) read from ``path`` or, without one, from the hub."""
+    ``source`` (a ``spct.data.benchmarks`` name) read from ``path`` or, without one, from the hub; items longer
+    than ``max_item_chars`` are left out before the cap."""
+    max_chars = spec.get("max_item_chars")
     if "source" in spec:
         from spct.data.benchmarks import load_benchmark
 
@@ -50,8 +75,8 @@ def load_benchmark_items(name: str, spec: Mapping[str, Any], eval_records: Seque
             records = load_benchmark(spec["source"], path=spec.get("path"), columns=spec.get("columns") or None)
         except FileNotFoundError as error:
             raise FileNotFoundError(f"benchmarks.{name}.path: {error}") from error
-        return stratified_cap(records, spec.get("max_items"))
-    return select_benchmark(eval_records, name, spec["subsets"], spec.get("max_items"))
+        return stratified_cap(within_length(records, max_chars), spec.get("max_items"))
+    return select_benchmark(eval_records, name, spec["subsets"], spec.get("max_items"), max_chars)
 
 
 # The paper column each of its benchmarks fills in the report (SPCT.md 4). A reconstruction from bundled data has
