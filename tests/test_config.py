@@ -206,7 +206,9 @@ def test_cap_takes_subsets_in_the_configured_order_and_drops_long_items():
     from spct.benchmarks import select_benchmark
 
     records = [
-        Record(id=f"{s}/{i}", source="t", subset=s, split="eval", prompt="Q", responses=["a" * (5 * i + 1), "b"], best=0)
+        Record(
+            id=f"{s}/{i}", source="t", subset=s, split="eval", prompt="Q", responses=["a" * (5 * i + 1), "b"], best=0
+        )
         for s in ("a1", "a2", "b1", "c1")
         for i in range(4)
     ]
