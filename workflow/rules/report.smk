@@ -30,8 +30,6 @@ rule report:
             labels={"target": "{ablation}", "figure": "score vs tokens"},
         ),
         summary="results/{exp}/report/{ablation}/metrics.json",
-    params:
-        config=config,
     log:
         "logs/{exp}/report/{ablation}.log",
     conda:

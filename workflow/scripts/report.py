@@ -11,7 +11,7 @@ def main(smk) -> None:
         format_check_paths=smk.input.format_check,
         mlflow_config=mlflow_config(smk),
         tags={"experiment": smk.wildcards.exp, "ablation": smk.wildcards.ablation},
-        params=smk.params.config,
+        params=smk.config,  # logged as MLflow params; read here, not a rule param, so a config edit reruns no report
     )
 
 
