@@ -501,3 +501,22 @@ def test_metrics_stage_rejects_a_metric_that_does_not_fit_the_items(tmp_path):
             {"model": "m", "benchmark": "singles"},
         )
     assert not (tmp_path / "out.json").exists()
+
+
+def test_bootstrap_of_one_item_per_subset_is_not_a_zero_width_interval():
+    """Six subsets of one item each (half right): stratifying could vary nothing, so items are resampled freely."""
+    from spct.metrics import bootstrap_statistic, official_score
+
+    subsets = [
+        "llmbar-natural",
+        "hep-go",
+        "xstest-should-refuse",
+        "llmbar-adver-manual",
+        "hep-js",
+        "xstest-should-respond",
+    ]
+    rows = list(zip(subsets, [1, 0, 1, 0, 1, 0]))
+    low, high = bootstrap_statistic(
+        rows, lambda r: official_score("rewardbench", [s for s, _ in r], [v for _, v in r])[0], strata=subsets
+    )
+    assert low < high

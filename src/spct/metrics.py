@@ -186,6 +186,14 @@ def scaling_metrics(
     return rows
 
 
+def _score_or_none(metric: str, rows: Sequence[tuple[str, float]]) -> float | None:
+    """The official score of (subset, correctness) rows; None where a resample lacks a required part (RMB, PPE-C)."""
+    try:
+        return official_score(metric, [subset for subset, _ in rows], [value for _, value in rows])[0]
+    except ValueError:
+        return None
+
+
 def _mean_or_none(values: Sequence[float]) -> float | None:
     return statistics.fmean(values) if values else None
 
@@ -224,7 +232,7 @@ def _summarise(setting: str, k: int, draws: list[dict], records: Sequence[Record
         out["score_std"] = _spread(scores)
         out["score_ci_low"], out["score_ci_high"] = bootstrap_statistic(
             list(zip(pair_subsets, per_item)),
-            lambda rows: official_score(metric, [s for s, _ in rows], [v for _, v in rows])[0],
+            lambda rows: _score_or_none(metric, rows),
             strata=pair_subsets,
             seed_key=(setting, k, metric),
         )
@@ -254,13 +262,17 @@ def bootstrap_statistic(
     """Percentile bootstrap interval of ``statistic`` over items, resampled within each stratum.
 
     Stratified so every resample keeps the same items per subset (or per label): the official scores weigh subsets
-    by fixed counts, and a ROC-AUC needs both labels. ``None`` values of the statistic are left out.
+    by fixed counts, and a ROC-AUC needs both labels. A stratum of one item cannot vary, so with any such stratum
+    the items are resampled freely instead (else a set of one item per subset would get an interval of zero width).
+    ``None`` values of the statistic (undefined on a resample) are left out.
     """
     if not items:
         return None, None
     groups: dict = defaultdict(list)
     for item, stratum in zip(items, strata if strata is not None else [None] * len(items)):
         groups[stratum].append(item)
+    if min(map(len, groups.values())) < 2:
+        groups = {None: list(items)}
     rng = _rng("bootstrap", *seed_key)
     values = []
     for _ in range(resamples):
