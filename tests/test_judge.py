@@ -11,6 +11,7 @@ from spct.grm.prompts import build_judge_prompt
 from spct.judge import GREEDY, JudgeSettings, build_sample_prompt, read_cache, run_judgments, sample_ids
 from spct.records import Record
 from spct.sampling import Generation
+from spct.sampling.base import TOO_LONG
 
 
 def make_records(count: int = 3) -> list[Record]:
@@ -133,3 +134,34 @@ def test_fingerprint_changes_with_settings_that_change_samples(tmp_path):
     (model / "model.safetensors").write_text("retrained")  # a new checkpoint in the same place
     assert base.fingerprint(model) != before
     assert base.fingerprint(model) != base.fingerprint(tmp_path / "other-model")
+
+
+class ContextLimitedSampler(ScriptedSampler):
+    """``ScriptedSampler`` that returns ``TOO_LONG`` for prompts holding ``too_long_marker``."""
+
+    def __init__(self, too_long_marker: str | None):
+        super().__init__()
+        self.marker = too_long_marker
+
+    def generate(self, prompts, n=1, **kwargs):
+        out = super().generate(prompts, n, **kwargs)
+        return [[TOO_LONG] * n if self.marker and self.marker in p else gens for p, gens in zip(prompts, out)]
+
+
+def test_too_long_prompts_are_invalid_rows_and_retried_on_the_next_run(tmp_path):
+    records = make_records(3)
+    cache, out = tmp_path / "cache.jsonl", tmp_path / "out.jsonl"
+    run_judgments(records, ContextLimitedSampler("Question 1?"), JudgeSettings(), 2, cache, out)
+    rows = {(row["item_id"], row["sample"]): row for row in map(json.loads, out.read_text().splitlines())}
+    for (item, _), row in rows.items():
+        too_long = item == "toy/1"
+        assert row["valid"] is not too_long
+        assert row["invalid_reason"] == ("too_long" if too_long else None)
+        assert (row["scores"] is None) is too_long
+
+    # A larger context next time: only the too_long rows are sampled again, and they are now valid.
+    retry = ContextLimitedSampler(None)
+    counts = run_judgments(records, retry, JudgeSettings(), 2, cache, out)
+    assert counts["sampled"] == 3 == len(retry.prompts)
+    assert all("Question 1?" in p for p in retry.prompts)
+    assert all(json.loads(line)["valid"] for line in out.read_text().splitlines())

@@ -300,3 +300,48 @@ def test_without_score_formats_single_phase(vllm_sampler, fake_llm, tokenizer, n
 def test_stand_in_engine_tokenizer_is_used(fake_llm, tokenizer):
     sampler = VLLMSampler("unused", llm=fake_llm, make_params=_identity_params)
     assert sampler.tokenizer is tokenizer
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Prompts longer than the context
+# --------------------------------------------------------------------------------------------------------------
+
+
+def test_prompt_beyond_context_is_not_sent_and_marked_too_long(fake_llm, tokenizer):
+    prompts, formats = _judge_inputs()
+    long_prompt = build_judge_prompt("What is 2 + 2? " * 200, ["Four.", "Five."])
+    prompts, formats = [prompts[1], long_prompt, prompts[2]], [formats[1], ScoreFormat(2), formats[2]]
+    lengths = [len(tokenizer.encode(render_chat(tokenizer, p), add_special_tokens=False)) for p in prompts]
+    assert lengths[1] > max(lengths[0], lengths[2]) + 200
+    sampler = VLLMSampler("unused", llm=fake_llm, make_params=_identity_params, max_model_len=lengths[1])
+    out = sampler.generate(prompts, 2, temperature=0.5, max_new_tokens=48, score_formats=formats, seed=1)
+    sent, params = fake_llm.calls[0]
+    assert sent == [render_chat(tokenizer, prompts[0]), render_chat(tokenizer, prompts[2])]
+    assert out[1] == [base.TOO_LONG, base.TOO_LONG]
+    for i in (0, 2):
+        assert all(not g.too_long and parse_judgment(g.text, formats[i].n).valid for g in out[i])
+
+
+def test_budget_counts_toward_the_context(fake_llm, tokenizer):
+    """A prompt that fits alone but leaves less room than max_new_tokens (+ the score line) is too long."""
+    prompt = _judge_inputs()[0][1]
+    length = len(tokenizer.encode(render_chat(tokenizer, prompt), add_special_tokens=False))
+    roomy = VLLMSampler("unused", llm=fake_llm, make_params=_identity_params, max_model_len=length + 48)
+    assert not roomy.generate([prompt], 1, temperature=0.5, max_new_tokens=48)[0][0].too_long
+    tight = VLLMSampler("unused", llm=FakeLLM(tokenizer), make_params=_identity_params, max_model_len=length + 47)
+    assert tight.generate([prompt], 1, temperature=0.5, max_new_tokens=48)[0][0].too_long
+    # With the score-format guarantee the score line needs room too.
+    guaranteed = roomy.generate([prompt], 1, temperature=0.5, max_new_tokens=48, score_formats=[ScoreFormat(2)])
+    assert guaranteed[0][0].too_long
+
+
+def test_context_length_is_read_from_the_engine(tokenizer):
+    class Engine:
+        class model_config:  # noqa: N801 (mimics vllm's attribute)
+            max_model_len = 321
+
+    fake = FakeLLM(tokenizer)
+    fake.llm_engine = Engine()
+    assert VLLMSampler("unused", llm=fake, make_params=_identity_params).max_model_len == 321
+    assert VLLMSampler("unused", llm=fake, make_params=_identity_params, max_model_len=99).max_model_len == 99
+    assert VLLMSampler("unused", llm=FakeLLM(tokenizer), make_params=_identity_params).max_model_len is None

@@ -452,3 +452,24 @@ def test_score_formats_must_match_prompts(sampler):
     prompts, formats = _prompts_and_formats((1, 10))
     with pytest.raises(ValueError, match="score formats"):
         sampler.generate(prompts[:2], 1, temperature=1.0, max_new_tokens=4, score_formats=formats[:1])
+
+
+def test_context_defaults_to_the_models_positions(sampler):
+    assert sampler.max_model_len == sampler.model.config.max_position_embeddings == 4096
+
+
+def test_prompt_beyond_context_is_marked_too_long_and_the_rest_sampled(tiny_model_dir, sampler):
+    from spct.sampling.base import TOO_LONG, render_chat
+    from spct.sampling.transformers_backend import TransformersSampler
+
+    prompts, formats = _prompts_and_formats((1, 10))
+    long_prompt = build_judge_prompt("What is 2 + 2? " * 100, RESPONSES[:2])
+    length = len(sampler.tokenizer.encode(render_chat(sampler.tokenizer, long_prompt), add_special_tokens=False))
+    short = TransformersSampler(str(tiny_model_dir), max_model_len=length + 8 + 3)  # room for 8 tokens, not 8 + line
+    mixed = [prompts[1], long_prompt, prompts[2]]
+    out = short.generate(mixed, 2, temperature=1.0, max_new_tokens=8, score_formats=[formats[1]] * 2 + [formats[2]])
+    assert out[1] == [TOO_LONG, TOO_LONG]
+    for i, fmt in ((0, formats[1]), (2, formats[2])):
+        assert all(not g.too_long and parse_judgment(g.text, fmt.n).valid for g in out[i])
+    # Without the guarantee the budget is max_new_tokens alone, so the same prompt now fits.
+    assert not short.generate([long_prompt], 1, temperature=1.0, max_new_tokens=8)[0][0].too_long

@@ -69,7 +69,12 @@ def _judge(args) -> int:
         seed=args.seed,
     )
     cache = cache_path_for(args.output, settings, args.model)
-    sampler = load_sampler(args.model, **sampler_options({"backend": args.backend, "batch_size": args.batch_size}))
+    sampler = load_sampler(
+        args.model,
+        **sampler_options(
+            {"backend": args.backend, "batch_size": args.batch_size, "max_model_len": args.max_model_len}
+        ),
+    )
     rows = judge_queries(
         queries,
         sampler,
@@ -152,6 +157,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seeds the shuffles, the sampler and the tie-break")
     p.add_argument("--backend", choices=("auto", "transformers", "vllm"), default="auto")
     p.add_argument("--batch-size", type=int, default=16, help="sequences per batch (transformers; meta RM)")
+    p.add_argument(
+        "--max-model-len",
+        type=int,
+        default=None,
+        help="context length (default: the model's); longer prompts: too_long",
+    )
     p.set_defaults(func=_judge)
 
     p = sub.add_parser("diff-weights", help="compare two checkpoints (did training change the weights?)")

@@ -15,10 +15,17 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from spct.grm import apply_permutation, parse_judgment, sample_permutation, shown_index, unshuffle_scores
+from spct.grm import (
+    InvalidReason,
+    apply_permutation,
+    parse_judgment,
+    sample_permutation,
+    shown_index,
+    unshuffle_scores,
+)
 from spct.grm.prompts import build_judge_prompt
 from spct.records import Record, read_jsonl, write_jsonl_atomic
 from spct.sampling import Sampler, ScoreFormat
@@ -105,6 +112,8 @@ def build_sample_prompt(
 def judgment_row(record: Record, sample: str | int, perm: tuple[int, ...], generation, settings: JudgeSettings):
     """Parse one generation into the stored row; scores are in the record's (unshuffled) order."""
     judgment = parse_judgment(generation.text, record.n, settings.range_for(record.n))
+    if generation.too_long:
+        judgment = replace(judgment, invalid_reason=InvalidReason.TOO_LONG)
     return {
         "item_id": record.id,
         "sample": sample,
@@ -192,7 +201,8 @@ def run_judgments(
     cache_path.parent.mkdir(parents=True, exist_ok=True)
     done = read_cache(cache_path)
     wanted = [(r, s) for r in records for s in samples(r)]
-    todo = [(r, s) for r, s in wanted if (r.id, str(s)) not in done]
+    # A too_long row is retried: the context (sampler.max_model_len) may have grown since.
+    todo = [(r, s) for r, s in wanted if not _usable(done.get((r.id, str(s))))]
     log.info("%d judgment samples cached, %d to sample", len(wanted) - len(todo), len(todo))
     # Greedy and sampled judgments need different decoding, so they go to the sampler separately.
     for is_greedy in (True, False):
@@ -204,6 +214,10 @@ def run_judgments(
     rows = [done[(r.id, str(s))] for r, s in wanted]
     write_jsonl_atomic(out_path, rows)
     return {"cached": len(rows) - len(todo), "sampled": len(todo), "total": len(rows)}
+
+
+def _usable(row: dict | None) -> bool:
+    return row is not None and row.get("invalid_reason") != InvalidReason.TOO_LONG.value
 
 
 def sample_chunk(chunk, sampler: Sampler, settings: JudgeSettings, temperature: float) -> list[dict]:

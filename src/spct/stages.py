@@ -165,9 +165,13 @@ def sampler_options(sampler_config: Mapping[str, Any]) -> dict[str, Any]:
     if resolve_backend(backend) == "vllm":
         return {
             "backend": "vllm",
-            **{k: options[k] for k in ("tensor_parallel_size", "gpu_memory_utilization") if k in options},
+            **{
+                k: options[k]
+                for k in ("tensor_parallel_size", "gpu_memory_utilization", "max_model_len")
+                if k in options
+            },
         }
-    return {"backend": "transformers", **{k: options[k] for k in ("batch_size",) if k in options}}
+    return {"backend": "transformers", **{k: options[k] for k in ("batch_size", "max_model_len") if k in options}}
 
 
 def metrics(

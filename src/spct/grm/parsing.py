@@ -47,6 +47,7 @@ class InvalidReason(str, Enum):
     WRONG_COUNT = "wrong_count"  # the score line does not hold exactly n values
     OUT_OF_RANGE = "out_of_range"  # an integer outside the inclusive score range
     NOT_INTEGER = "not_integer"  # a value that is not a plain integer ("7.5", "seven", "")
+    TOO_LONG = "too_long"  # the prompt and the token budget exceed the model's context: never sampled
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,17 @@ class Generation:
 
     ``forced`` is True when the score-format guarantee inserted the score template (the model did not write
     ``Scores:`` itself); the judgment records it so forced and natural samples can be told apart.
+    ``too_long`` is True when the prompt plus the token budget does not fit the model's context: the prompt was
+    never sent (a cut prompt would be judged on what is left of it, silently) and the text is empty.
     """
 
     text: str
     num_tokens: int
     forced: bool = False
+    too_long: bool = False
+
+
+TOO_LONG = Generation(text="", num_tokens=0, too_long=True)
 
 
 class Sampler(Protocol):
@@ -41,9 +47,15 @@ class Sampler(Protocol):
 
         ``temperature == 0`` is greedy. With ``score_formats`` (one per prompt) every completion ends in a valid
         score line; ``max_new_tokens`` then bounds the free text (principles + critique) and the score line comes
-        on top. Returns one list of ``n`` generations per prompt, in prompt order.
+        on top. Returns one list of ``n`` generations per prompt, in prompt order; a prompt that does not fit
+        the context with its budget gets ``n`` ``TOO_LONG`` generations instead of an error.
         """
         ...
+
+
+def fits_context(prompt_tokens: int, budget: int, context_length: int | None) -> bool:
+    """Whether a prompt of ``prompt_tokens`` leaves room for ``budget`` new tokens (no limit when unknown)."""
+    return context_length is None or prompt_tokens + budget <= context_length
 
 
 def vllm_available() -> bool:

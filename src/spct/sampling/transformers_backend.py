@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import torch
 from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache, LogitsProcessorList
 
-from spct.sampling.base import Generation, render_chat
+from spct.sampling.base import TOO_LONG, Generation, fits_context, render_chat
 from spct.sampling.score_format import ScoreFormat, ScoreFormatLogitsProcessor, ScoreFormatVocab
+
+log = logging.getLogger(__name__)
 
 
 class TransformersSampler:
@@ -20,7 +23,8 @@ class TransformersSampler:
         batch_size (`int`, *optional*, defaults to `16`): sequences (prompts x n) decoded together.
         device (`str`, *optional*, defaults to `"auto"`): `"cuda"` when available, else `"cpu"`.
         dtype (`str`, *optional*, defaults to `"auto"`): `"float32"` on CPU, `"bfloat16"` on GPU.
-        max_prompt_tokens (`int`, *optional*): longer prompts are refused (not silently cut).
+        max_model_len (`int`, *optional*): context length, prompt plus new tokens; defaults to the model's
+            `max_position_embeddings`. A prompt that leaves too little room is not sent (``TOO_LONG``).
     """
 
     def __init__(
@@ -30,7 +34,7 @@ class TransformersSampler:
         batch_size: int = 16,
         device: str = "auto",
         dtype: str = "auto",
-        max_prompt_tokens: int | None = None,
+        max_model_len: int | None = None,
     ):
         self.device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
         if dtype == "auto":
@@ -41,7 +45,7 @@ class TransformersSampler:
         self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=getattr(torch, dtype)).to(self.device)
         self.model.eval()
         self.batch_size = batch_size
-        self.max_prompt_tokens = max_prompt_tokens
+        self.max_model_len = max_model_len or getattr(self.model.config, "max_position_embeddings", None)
         self._vocab: ScoreFormatVocab | None = None
 
     @property
@@ -72,16 +76,19 @@ class TransformersSampler:
             slots.setdefault((text, None if score_formats is None else score_formats[i]), []).append(i)
         unique = list(slots)
         lengths = [len(ids) for ids in self.tokenizer([t for t, _ in unique], add_special_tokens=False)["input_ids"]]
-        self._check_lengths(lengths)
-        # Longest first: similar lengths share a batch (less padding), and an out-of-memory shows up at once.
-        order = sorted(range(len(unique)), key=lambda u: -lengths[u])
         results: list[list[Generation]] = [[] for _ in texts]
-        with tqdm(total=len(texts) * n, desc=desc, unit="sample") as bar:
+        fitting = self._fitting(unique, lengths, max_new_tokens)
+        for u in set(range(len(unique))) - set(fitting):
+            for i in slots[unique[u]]:
+                results[i] = [TOO_LONG] * n
+        # Longest first: similar lengths share a batch (less padding), and an out-of-memory shows up at once.
+        order = sorted(fitting, key=lambda u: -lengths[u])
+        with tqdm(total=sum(len(slots[unique[u]]) for u in order) * n, desc=desc, unit="sample") as bar:
             for batch in self._batches(order, [len(slots[unique[u]]) * n for u in range(len(unique))]):
                 counts = [len(slots[unique[u]]) * n for u in batch]
                 formats = None if score_formats is None else [unique[u][1] for u in batch]
                 outputs = self._generate_batch(
-                    [unique[u][0] for u in batch], counts, temperature, max_new_tokens, formats, seed + len(bar)
+                    [unique[u][0] for u in batch], counts, temperature, max_new_tokens, formats, seed + bar.n
                 )
                 for u, count in zip(batch, counts):
                     mine, outputs = outputs[:count], outputs[count:]
@@ -89,6 +96,22 @@ class TransformersSampler:
                         results[i] = mine[j * n : (j + 1) * n]
                 bar.update(sum(counts))
         return results
+
+    def _fitting(self, unique, lengths: list[int], max_new_tokens: int) -> list[int]:
+        """Indices of the distinct prompts that leave room in the context for their whole token budget."""
+        fitting = []
+        for u, (_, fmt) in enumerate(unique):
+            budget = max_new_tokens + (0 if fmt is None else _score_line_budget(self.score_vocab, fmt.n))
+            if fits_context(lengths[u], budget, self.max_model_len):
+                fitting.append(u)
+        if len(fitting) < len(unique):
+            log.warning(
+                "%d of %d prompts do not fit max_model_len=%s with their budget: judged too_long, not sampled",
+                len(unique) - len(fitting),
+                len(unique),
+                self.max_model_len,
+            )
+        return fitting
 
     def _batches(self, order: list[int], rows: list[int]):
         """Group prompts so that each batch decodes at most ``batch_size`` rows (always at least one prompt)."""
@@ -169,16 +192,6 @@ class TransformersSampler:
         )
         cache.reorder_cache(rows)
         return cache
-
-    def _check_lengths(self, lengths: list[int]) -> None:
-        if self.max_prompt_tokens is None:
-            return
-        too_long = [i for i, n in enumerate(lengths) if n > self.max_prompt_tokens]
-        if too_long:
-            raise ValueError(
-                f"{len(too_long)} prompt(s) exceed max_prompt_tokens={self.max_prompt_tokens} "
-                f"(first: prompt {too_long[0]} with {lengths[too_long[0]]} tokens)"
-            )
 
 
 def _score_line_budget(vocab: ScoreFormatVocab, n: int) -> int:

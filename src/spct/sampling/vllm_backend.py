@@ -11,11 +11,14 @@ makes phase 2 cost little more than the score tokens.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from spct.grm.prompts import SCORE_LINE_PREFIX
-from spct.sampling.base import Generation, render_chat
+from spct.sampling.base import TOO_LONG, Generation, fits_context, render_chat
 from spct.sampling.score_format import SCORE_MARKER, ScoreFormat
+
+log = logging.getLogger(__name__)
 
 
 class VLLMSampler:
@@ -54,6 +57,7 @@ class VLLMSampler:
         self.llm = llm
         self.make_params = make_params or make_sampling_params
         self.tokenizer = llm.get_tokenizer()
+        self.max_model_len = max_model_len or engine_max_model_len(llm)
 
     def generate(
         self,
@@ -67,6 +71,41 @@ class VLLMSampler:
         desc: str = "generate",
     ) -> list[list[Generation]]:
         texts = [render_chat(self.tokenizer, p) for p in prompts]
+        fitting = self._fitting(texts, max_new_tokens, score_formats)
+        results: list[list[Generation]] = [[TOO_LONG] * n for _ in texts]
+        if fitting:
+            sampled = self._generate(
+                [texts[i] for i in fitting],
+                n,
+                temperature,
+                max_new_tokens,
+                None if score_formats is None else [score_formats[i] for i in fitting],
+                seed,
+            )
+            for i, generations in zip(fitting, sampled):
+                results[i] = generations
+        return results
+
+    def _fitting(self, texts: list[str], max_new_tokens: int, score_formats) -> list[int]:
+        """Indices of the prompts that leave room in the context for their whole token budget; vLLM would
+        refuse a longer prompt and fail the whole batch."""
+        lengths = [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+        line = len(self.tokenizer.encode("\n" + SCORE_LINE_PREFIX, add_special_tokens=False))
+        fitting = []
+        for i, length in enumerate(lengths):
+            budget = max_new_tokens + (0 if score_formats is None else line + 4 * score_formats[i].n + 2)
+            if fits_context(length, budget, self.max_model_len):
+                fitting.append(i)
+        if len(fitting) < len(texts):
+            log.warning(
+                "%d of %d prompts do not fit max_model_len=%s with their budget: judged too_long, not sampled",
+                len(texts) - len(fitting),
+                len(texts),
+                self.max_model_len,
+            )
+        return fitting
+
+    def _generate(self, texts, n, temperature, max_new_tokens, score_formats, seed) -> list[list[Generation]]:
         guaranteed = score_formats is not None
         # One seed per request: equal seeds would give every prompt the same random draws.
         first = self.llm.generate(
@@ -114,6 +153,15 @@ class VLLMSampler:
             free_tokens = free[i][j][1]
             results[i][j] = Generation(head + body.text, free_tokens + len(body.token_ids), forced)
         return results
+
+
+def engine_max_model_len(llm) -> int | None:
+    """The context length a ``vllm.LLM`` was built with (``None`` when the engine does not say)."""
+    engine = getattr(llm, "llm_engine", None)
+    model_config = getattr(engine, "model_config", None) or getattr(
+        getattr(engine, "vllm_config", None), "model_config", None
+    )
+    return getattr(model_config, "max_model_len", None)
 
 
 def make_sampling_params(
