@@ -11,11 +11,11 @@ from collections import Counter
 import datasets
 import pytest
 
+from spct.benchmarks import stratified_cap
 from spct.data import benchmarks
 from spct.data.benchmarks import (
     BENCHMARK_SOURCES,
     BenchmarkUnavailable,
-    cap,
     convert_ppe_correctness,
     convert_ppe_preference,
     convert_rewardbench,
@@ -120,11 +120,11 @@ def test_rewardbench_column_override(tmp_path):
         convert_rewardbench(rows, columns={"nope": "x"})
 
 
-def test_max_items_caps_by_hash_and_is_stable(tmp_path):
+def test_max_items_caps_like_the_workflow_and_is_stable(tmp_path):
     path = write_jsonl(tmp_path / "rb.jsonl", rb_rows(40))
     full = load_benchmark("rewardbench", path)
     capped = load_benchmark("rewardbench", path, max_items=7)
-    assert len(capped) == 7 and [r.id for r in capped] == [r.id for r in cap(full, 7)]
+    assert len(capped) == 7 and [r.id for r in capped] == [r.id for r in stratified_cap(full, 7)]
     assert {r.id for r in capped} <= {r.id for r in full}
 
 
@@ -288,7 +288,7 @@ def test_rmb_folder_subsets_pairs_and_lists(tmp_path):
     assert plain.prompt == "ask pHelpfulness1"
     one_file = load_benchmark("rmb", path=root / "BoN_set" / "Helpfulness" / "x" / "b.json")
     assert [r.id for r in one_file] == [f"rmb/bHelpfulness{i}" for i in range(6)]
-    assert load_benchmark("rmb", root, max_items=5) == cap(records, 5)
+    assert load_benchmark("rmb", root, max_items=5) == stratified_cap(records, 5)
 
 
 def test_rmb_bon_best_index_and_determinism():

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from spct.benchmarks import stratified_cap
 from spct.data.converters import Skipped, _count, ordered_pair, render_conversation
 from spct.data.hub import _blank, hub_unreachable_reason, offline_reason
 from spct.data.raw import RawDataError, RawRow, read_json_array, read_jsonl
@@ -826,19 +827,6 @@ def convert_benchmark_rows(
     return _source(name).converter(rows, columns, skipped, keys=keys)
 
 
-def cap(records: list[Record], max_items: int | None) -> list[Record]:
-    """At most ``max_items`` records: those first in sha256-of-id order, kept in their original order.
-
-    Hash order, so a cap takes items from every subset and the same items every run.
-    """
-    if max_items is None or max_items >= len(records):
-        return records
-    keep = set(
-        sorted(range(len(records)), key=lambda i: hashlib.sha256(records[i].id.encode()).hexdigest())[:max_items]
-    )
-    return [r for i, r in enumerate(records) if i in keep]
-
-
 def load_benchmark(
     name: str,
     path: str | os.PathLike | None = None,
@@ -851,13 +839,14 @@ def load_benchmark(
     """Records of benchmark ``name`` (a key of ``BENCHMARK_SOURCES`` or ``"ppe_correctness"``).
 
     With ``path`` read local files in the published format (see ``load_local``), else the hub (see
-    ``fetch_benchmark_rows``). ``columns`` overrides the column mapping; ``max_items`` caps the records (see
-    ``cap``); ``skipped`` counts dropped items by ``"<subset>: <reason>"``.
+    ``fetch_benchmark_rows``). ``columns`` overrides the column mapping; ``max_items`` caps the records the way the
+    workflow does (``spct.benchmarks.stratified_cap``: round-robin over subsets and labels, hash order);
+    ``skipped`` counts dropped items by ``"<subset>: <reason>"``.
     """
     if name not in GROUPS:
         _source(name)
     records = load_hub(name, columns, skipped, cache_dir) if path is None else load_local(name, path, columns, skipped)
-    return cap(records, max_items)
+    return records if max_items is None else stratified_cap(records, max_items)
 
 
 __all__ = [
@@ -868,7 +857,6 @@ __all__ = [
     "REALMISTAKE_LABELS",
     "BenchmarkSource",
     "BenchmarkUnavailable",
-    "cap",
     "check_columns",
     "convert_benchmark_rows",
     "convert_ppe_correctness",
