@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from spct.sampling.score_format import ScoreFormat
+
+log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "transformers", "vllm")
 
@@ -53,9 +56,18 @@ class Sampler(Protocol):
         ...
 
 
-def fits_context(prompt_tokens: int, budget: int, context_length: int | None) -> bool:
-    """Whether a prompt of ``prompt_tokens`` leaves room for ``budget`` new tokens (no limit when unknown)."""
-    return context_length is None or prompt_tokens + budget <= context_length
+def fitting_prompts(lengths: Sequence[int], budgets: Sequence[int], max_model_len: int | None) -> list[int]:
+    """Indices of the prompts (``lengths`` tokens each) that leave room for their ``budgets`` of new tokens in
+    the context; the others are logged and judged ``TOO_LONG``. No limit when the context is unknown."""
+    fitting = [i for i, (n, b) in enumerate(zip(lengths, budgets)) if max_model_len is None or n + b <= max_model_len]
+    if len(fitting) < len(lengths):
+        log.warning(
+            "%d of %d prompts do not fit max_model_len=%s with their token budget: judged too_long, not sampled",
+            len(lengths) - len(fitting),
+            len(lengths),
+            max_model_len,
+        )
+    return fitting
 
 
 def vllm_available() -> bool:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 import torch
 from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache, LogitsProcessorList
 
-from spct.sampling.base import TOO_LONG, Generation, fits_context, render_chat
+from spct.sampling.base import TOO_LONG, Generation, fitting_prompts, render_chat
 from spct.sampling.score_format import ScoreFormat, ScoreFormatLogitsProcessor, ScoreFormatVocab
-
-log = logging.getLogger(__name__)
 
 
 class TransformersSampler:
@@ -99,19 +96,10 @@ class TransformersSampler:
 
     def _fitting(self, unique, lengths: list[int], max_new_tokens: int) -> list[int]:
         """Indices of the distinct prompts that leave room in the context for their whole token budget."""
-        fitting = []
-        for u, (_, fmt) in enumerate(unique):
-            budget = max_new_tokens + (0 if fmt is None else _score_line_budget(self.score_vocab, fmt.n))
-            if fits_context(lengths[u], budget, self.max_model_len):
-                fitting.append(u)
-        if len(fitting) < len(unique):
-            log.warning(
-                "%d of %d prompts do not fit max_model_len=%s with their budget: judged too_long, not sampled",
-                len(unique) - len(fitting),
-                len(unique),
-                self.max_model_len,
-            )
-        return fitting
+        budgets = [
+            max_new_tokens + (0 if fmt is None else _score_line_budget(self.score_vocab, fmt.n)) for _, fmt in unique
+        ]
+        return fitting_prompts(lengths, budgets, self.max_model_len)
 
     def _batches(self, order: list[int], rows: list[int]):
         """Group prompts so that each batch decodes at most ``batch_size`` rows (always at least one prompt)."""

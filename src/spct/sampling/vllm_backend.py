@@ -11,14 +11,11 @@ makes phase 2 cost little more than the score tokens.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 from spct.grm.prompts import SCORE_LINE_PREFIX
-from spct.sampling.base import TOO_LONG, Generation, fits_context, render_chat
+from spct.sampling.base import TOO_LONG, Generation, fitting_prompts, render_chat
 from spct.sampling.score_format import SCORE_MARKER, ScoreFormat
-
-log = logging.getLogger(__name__)
 
 
 class VLLMSampler:
@@ -91,19 +88,10 @@ class VLLMSampler:
         refuse a longer prompt and fail the whole batch."""
         lengths = [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
         line = len(self.tokenizer.encode("\n" + SCORE_LINE_PREFIX, add_special_tokens=False))
-        fitting = []
-        for i, length in enumerate(lengths):
-            budget = max_new_tokens + (0 if score_formats is None else line + 4 * score_formats[i].n + 2)
-            if fits_context(length, budget, self.max_model_len):
-                fitting.append(i)
-        if len(fitting) < len(texts):
-            log.warning(
-                "%d of %d prompts do not fit max_model_len=%s with their budget: judged too_long, not sampled",
-                len(texts) - len(fitting),
-                len(texts),
-                self.max_model_len,
-            )
-        return fitting
+        budgets = [
+            max_new_tokens + (0 if score_formats is None else line + 4 * f.n + 2) for f in score_formats or texts
+        ]
+        return fitting_prompts(lengths, budgets, self.max_model_len)
 
     def _generate(self, texts, n, temperature, max_new_tokens, score_formats, seed) -> list[list[Generation]]:
         guaranteed = score_formats is not None
