@@ -187,3 +187,14 @@ def test_meta_rm_keeps_k_meta_samples(tiny_model_dir, tmp_path):
         assert row["valid_samples"] == 2
     assert judge(tiny_model_dir, inp, out, "--k", "4", "--meta-rm", str(meta_dir), "--k-meta", "3") == 0
     assert all(len(r["selected"]) == 3 for r in read_out(out))
+
+
+def test_queries_beyond_the_context_are_too_long_and_retried_with_a_larger_one(tiny_model_dir, tmp_path):
+    inp, out = write_queries(tmp_path / "queries.jsonl"), tmp_path / "scores.jsonl"
+    assert judge(tiny_model_dir, inp, out, "--k", "2", "--max-model-len", "40") == 0
+    rows = read_out(out)
+    assert all(s["invalid_reason"] == "too_long" and s["scores"] is None for r in rows for s in r["samples"])
+    assert all(r["valid_samples"] == 0 for r in rows)
+
+    assert judge(tiny_model_dir, inp, out, "--k", "2") == 0  # the model's own context (4096)
+    assert all(s["valid"] for r in read_out(out) for s in r["samples"])

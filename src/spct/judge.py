@@ -201,8 +201,7 @@ def run_judgments(
     cache_path.parent.mkdir(parents=True, exist_ok=True)
     done = read_cache(cache_path)
     wanted = [(r, s) for r in records for s in samples(r)]
-    # A too_long row is retried: the context (sampler.max_model_len) may have grown since.
-    todo = [(r, s) for r, s in wanted if not _usable(done.get((r.id, str(s))))]
+    todo = [(r, s) for r, s in wanted if not reusable(done.get((r.id, str(s))))]
     log.info("%d judgment samples cached, %d to sample", len(wanted) - len(todo), len(todo))
     # Greedy and sampled judgments need different decoding, so they go to the sampler separately.
     for is_greedy in (True, False):
@@ -216,7 +215,8 @@ def run_judgments(
     return {"cached": len(rows) - len(todo), "sampled": len(todo), "total": len(rows)}
 
 
-def _usable(row: dict | None) -> bool:
+def reusable(row: dict | None) -> bool:
+    """Whether a cached row can be reused; a too_long row is sampled again (the context may have grown)."""
     return row is not None and row.get("invalid_reason") != InvalidReason.TOO_LONG.value
 
 

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from spct.grm import default_k_meta, metarm_select, predict_best, vote
 
 # Private helpers of spct.judge, reused so that the cache format and chunking stay identical to run_judgments.
-from spct.judge import JudgeSettings, append_rows, chunks_by_item, read_cache, sample_chunk
+from spct.judge import JudgeSettings, append_rows, chunks_by_item, read_cache, reusable, sample_chunk
 from spct.sampling import Sampler
 
 QUERY_KEYS = ("id", "prompt", "responses", "reference")
@@ -149,7 +149,7 @@ def sample_judgments(
         (q, s)
         for q in queries
         for s in range(k)
-        if done.get((q.id, str(s)), {}).get("query") != digests[q.id]  # missing, or the query changed
+        if not reusable(row := done.get((q.id, str(s)))) or row.get("query") != digests[q.id]  # or query changed
     ]
     with tqdm(total=len(todo), desc="judging", unit="sample", disable=not todo) as bar:
         for chunk in chunks_by_item(todo, chunk_size):
