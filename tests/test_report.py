@@ -257,3 +257,30 @@ def test_score_parts_get_their_own_table(tmp_path):
     section = (tmp_path / "r.md").read_text().split("## Score parts")[1].split("\n## ")[0]
     assert "Chat Hard" in section and "Reasoning" in section
     assert "| grm     | greedy    | rb-recon |          50 |          70 |" in section
+
+
+def _section_of(markdown: str, title: str) -> str:
+    return markdown.split(f"## {title}")[1].split("\n## ")[0]
+
+
+def test_paper_numbers_sit_beside_the_paper_benchmarks_only(tmp_path):
+    files = [
+        _write(tmp_path / "rb.json", metrics_json("rft", "rewardbench", [("greedy", 1, 0.8)], paper_column="RB")),
+        _write(tmp_path / "recon.json", metrics_json("rft", "rb-recon", [("greedy", 1, 0.6)])),
+    ]
+    write_report(files, tmp_path / "r.csv", tmp_path / "r.md", tmp_path / "r.png")
+    markdown = (tmp_path / "r.md").read_text()
+    headline = _section_of(markdown, "The paper's numbers")
+    header = [c.strip() for c in headline.splitlines()[4].strip("|").split("|")]
+    assert header == ["model", "setting", "RB"]  # not the reconstruction, not columns the report lacks
+    assert "| DeepSeek-GRM-27B (paper) | greedy    | 86   |" in headline
+    assert "| DeepSeek-GRM-27B (paper) | metarm@32 | 90.4 |" in headline
+    ablations = _section_of(markdown, "The paper's ablations")
+    assert "| rft     | RFT only (no RL) |            68.8 |" in ablations
+    # The report's own results table is unchanged by it.
+    assert _markdown_results(markdown)[1] == [(("rft", "greedy"), [80.0, 60.0, 70.0])]
+
+
+def test_no_paper_numbers_beside_reconstructions(tmp_path, two_files):
+    write_report(two_files, tmp_path / "r.csv", tmp_path / "r.md", tmp_path / "r.png")
+    assert "paper" not in (tmp_path / "r.md").read_text().lower().replace("not the paper's overall", "")

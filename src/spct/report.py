@@ -19,7 +19,7 @@ matplotlib.use("Agg")  # no display on cluster nodes or CI
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from spct import official_metrics  # noqa: E402
+from spct import official_metrics, paper_results  # noqa: E402
 
 OVERALL_COLUMNS = ("RB", "PPE-P", "PPE-C", "RMB")
 PER_K_DIAGNOSTICS = (
@@ -163,6 +163,8 @@ def plot_scaling(frame: pd.DataFrame, out_path: str | Path, x: str = "k") -> Non
             else:
                 curve = curve.sort_values(x)
                 ax.errorbar(curve[x], curve["value"], yerr=curve["spread"], marker="o", capsize=3, label=label)
+        if x == "k":
+            _plot_paper_points(ax, column)
         ax.set_xscale("log", base=2)
         ax.set_xlabel("k (sampled judgments)" if x == "k" else "generated tokens per item")
         metric = sub["metric"].iloc[0]
@@ -172,6 +174,22 @@ def plot_scaling(frame: pd.DataFrame, out_path: str | Path, x: str = "k") -> Non
     fig.tight_layout()
     fig.savefig(out_path, dpi=120)
     plt.close(fig)
+
+
+def _plot_paper_points(ax, column: str) -> None:
+    """The paper's DeepSeek-GRM-27B scores on this column, in grey: Greedy dotted, Voting@k x, MetaRM@k +."""
+    labelled = set()
+    for setting, scores in paper_results.HEADLINE.items():
+        if column not in scores:
+            continue
+        scheme, _, k = setting.partition("@")
+        label = None if scheme in labelled else f"paper {scheme}"
+        labelled.add(scheme)
+        if scheme == "greedy":
+            ax.axhline(scores[column], color="grey", linestyle=":", linewidth=1, label=label)
+        else:
+            marker = "x" if scheme == "voting" else "+"
+            ax.plot([int(k)], [scores[column]], marker=marker, color="grey", linestyle="none", label=label)
 
 
 def summary_metrics(table: pd.DataFrame) -> dict:
@@ -198,6 +216,24 @@ def _section(title: str, text: str, table: pd.DataFrame) -> str:
     return f"\n\n## {title}\n\n{text}\n\n" + table.reset_index().to_markdown(index=False)
 
 
+def _paper_sections(table: pd.DataFrame) -> str:
+    """The paper's own numbers, where this report scores the paper's benchmarks (never beside reconstructions)."""
+    headline = paper_results.headline_table(table.columns)
+    if headline.empty:
+        return ""
+    models = table.index.get_level_values("model")
+    return _section(
+        "The paper's numbers",
+        "DeepSeek-GRM-27B as the paper reports it (arXiv 2504.02495), on the columns of this report that are the "
+        "paper's benchmarks; typed in from the paper (`spct.paper_results`), not computed by this run.",
+        headline,
+    ) + _section(
+        "The paper's ablations",
+        "Overall (%) the paper reports for the ablation each of these models reproduces.",
+        paper_results.ablation_table(models),
+    )
+
+
 def render_markdown(frame: pd.DataFrame, table: pd.DataFrame, format_check_paths: Sequence[str | Path]) -> str:
     benchmarks = frame.drop_duplicates("column").set_index("column")[["benchmark", "metric"]]
     legend = "\n".join(f"- `{c}`: benchmark `{b}`, metric `{m}`" for c, (b, m) in benchmarks.iterrows())
@@ -213,6 +249,7 @@ def render_markdown(frame: pd.DataFrame, table: pd.DataFrame, format_check_paths
         + legend
         + "\n\n"
         + table.reset_index().to_markdown(index=False)
+        + _paper_sections(table)
         + _section(
             "95% bootstrap intervals",
             "Percentile intervals of each score, items resampled within subsets.",
