@@ -19,7 +19,7 @@ from spct.training.rejective_sampling import (
     select_trajectories,
     summarise,
 )
-from spct.training.rft import RFTConfig, train_rft
+from spct.training.rft import RFTConfig, example_length, load_examples, train_rft, within_max_length
 
 SETTINGS = JudgeSettings(single_score_range=(0, 1))
 
@@ -176,13 +176,31 @@ def sft_file(tmp_path_factory) -> Path:
     return path
 
 
+def test_rft_examples_longer_than_max_length_are_left_out_not_cut(tiny_model_dir, sft_file):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    examples = load_examples(sft_file, None)
+    lengths = [example_length(tokenizer, ex) for ex in examples]
+    # Measured like TRL: the chat template over prompt + completion, so the score line is inside the count.
+    text = tokenizer.apply_chat_template(examples[0]["prompt"] + examples[0]["completion"], tokenize=False)
+    assert "\\boxed{" in text and lengths[0] == len(tokenizer(text, add_special_tokens=False)["input_ids"])
+    longer = {**examples[1], "prompt": [{"role": "user", "content": examples[1]["prompt"][0]["content"] * 3}]}
+    mixed = [examples[0], longer]
+    assert within_max_length(mixed, tokenizer, max(lengths)) == [examples[0]]
+    assert within_max_length(mixed, tokenizer, example_length(tokenizer, longer)) == mixed
+    with pytest.raises(ValueError, match="rft.max_length=10"):
+        within_max_length(mixed, tokenizer, 10)
+
+
 @pytest.mark.slow
 def test_rft_steps_change_the_weights(tiny_model_dir, sft_file, tmp_path):
     config = RFTConfig(learning_rate=1e-3, max_steps=2, per_device_train_batch_size=4, max_length=2048, save_steps=1)
     summary = train_rft(tiny_model_dir, sft_file, tmp_path / "rft", config)
     assert summary["global_step"] == 2
     assert _changed(_weights(tiny_model_dir), _weights(tmp_path / "rft"))
-    assert json.loads((tmp_path / "rft" / "training.json").read_text())["examples"] == 8
+    trained = json.loads((tmp_path / "rft" / "training.json").read_text())
+    assert trained["examples"] == 8 and trained["examples_too_long"] == 0
 
 
 @pytest.mark.slow

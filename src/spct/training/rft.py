@@ -32,7 +32,8 @@ class RFTConfig:
         per_device_train_batch_size (`int`, defaults to `8`).
         gradient_accumulation_steps (`int`, defaults to `1`): effective batch = per-device x accumulation x GPUs.
         max_steps (`int`, defaults to `900`).
-        max_length (`int`, defaults to `4096`): tokens per example; longer examples are truncated.
+        max_length (`int`, defaults to `4096`): tokens per example; longer examples are left out (TRL would cut
+            their end, i.e. the score line the trajectory is accepted for).
         general_data (`str`, *optional*): JSONL of general instruction examples mixed into the RFT data.
         lora (`dict`, *optional*): ``peft.LoraConfig`` keyword arguments; None trains all weights.
         save_steps (`int`, defaults to `100`): checkpoint interval (resume after a kill).
@@ -62,6 +63,30 @@ def load_examples(sft_path: str | Path, general_data: str | None) -> list[dict]:
     if not examples:
         raise ValueError(f"{sft_path}: no RFT examples (rejective sampling accepted nothing); nothing to train on")
     return examples
+
+
+def example_length(tokenizer, example: dict) -> int:
+    """Tokens of prompt + completion as the model sees them (chat template applied to conversational examples)."""
+    prompt, completion = example["prompt"], example["completion"]
+    if isinstance(prompt, str):
+        return len(tokenizer(prompt + completion, add_special_tokens=False)["input_ids"])
+    text = tokenizer.apply_chat_template(list(prompt) + list(completion), tokenize=False)
+    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def within_max_length(examples: list[dict], tokenizer, max_length: int) -> list[dict]:
+    """The examples that fit ``max_length`` whole; the others are logged and left out, never cut."""
+    kept = [ex for ex in examples if example_length(tokenizer, ex) <= max_length]
+    if len(kept) < len(examples):
+        log.warning(
+            "%d of %d RFT examples are longer than max_length=%d: left out",
+            len(examples) - len(kept),
+            len(examples),
+            max_length,
+        )
+    if not kept:
+        raise ValueError(f"rft.max_length={max_length}: every RFT example is longer; raise it")
+    return kept
 
 
 def _as_prompt_completion(example: dict, path: str, line: int) -> dict:
@@ -111,10 +136,11 @@ def train_rft(
     from transformers import AutoTokenizer
     from trl import SFTTrainer
 
-    dataset = Dataset.from_list(load_examples(sft_path, config.general_data))
     tokenizer = AutoTokenizer.from_pretrained(base_model)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
+    examples = load_examples(sft_path, config.general_data)
+    dataset = Dataset.from_list(within_max_length(examples, tokenizer, config.max_length))
     peft_config = None
     if config.lora:
         from peft import LoraConfig
@@ -134,6 +160,7 @@ def train_rft(
         "stage": "rft",
         "base_model": str(base_model),
         "examples": len(dataset),
+        "examples_too_long": len(examples) - len(dataset),
         "global_step": trainer.state.global_step,
         "train_loss": result.training_loss,
         "world_size": trainer.accelerator.num_processes,
