@@ -11,7 +11,15 @@ from safetensors.torch import load_file
 
 from spct.judge import HINTED, JudgeSettings, build_sample_prompt
 from spct.records import Record
-from spct.training.grpo import GRPOStageConfig, accuracy, eq11_reward, parse_rate, rl_dataset_rows, train_grpo
+from spct.training.grpo import (
+    GRPOStageConfig,
+    accuracy,
+    eq11_reward,
+    parse_rate,
+    rl_dataset_rows,
+    train_grpo,
+    within_context,
+)
 from spct.training.rejective_sampling import (
     RejectiveSamplingConfig,
     filter_sft_rows,
@@ -145,6 +153,21 @@ def test_rl_rows_carry_the_best_response_as_shown():
         prompt, perm = build_sample_prompt(record, "rl", SETTINGS)
         assert rl_row["prompt"][0]["content"] == prompt
         assert perm[rl_row["best_shown"]] == record.best
+
+
+def test_rl_prompts_without_room_for_the_completion_are_left_out(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    from spct.sampling.base import render_chat
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    rows = rl_dataset_rows([pair(0, best=0), pair(1, best=1)], SETTINGS)
+    rows[1]["prompt"][0]["content"] += " padding" * 50
+    lengths = [len(tokenizer(render_chat(tokenizer, r["prompt"][0]["content"]))["input_ids"]) for r in rows]
+    assert lengths[1] > lengths[0] + 40
+    assert within_context(rows, tokenizer, lengths[0] + 32, 32) == rows[:1]
+    assert within_context(rows, tokenizer, lengths[1] + 32, 32) == rows
+    assert within_context(rows, tokenizer, None, 32) == rows
 
 
 # ---------------------------------------------------------------- real TRL steps on a tiny model

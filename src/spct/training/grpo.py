@@ -23,7 +23,7 @@ import torch
 from spct.grm import parse_judgment, rule_reward, shown_index
 from spct.judge import JudgeSettings, build_sample_prompt
 from spct.records import Record
-from spct.sampling.base import vllm_available
+from spct.sampling.base import render_chat, vllm_available
 from spct.training.checkpoints import checkpoint_dir, last_checkpoint, publish_trained
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,29 @@ def rl_dataset_rows(records: Sequence[Record], settings: JudgeSettings) -> list[
             }
         )
     return rows
+
+
+def within_context(rows: list[dict], tokenizer, context_length: int | None, max_completion_length: int) -> list[dict]:
+    """The RL prompts that leave room for ``max_completion_length`` tokens in the context; the others are logged
+    and left out (a rollout past the context is garbage with transformers and an error with vLLM)."""
+    if context_length is None:
+        return rows
+    kept = [
+        row
+        for row in rows
+        if len(tokenizer(render_chat(tokenizer, row["prompt"][0]["content"]), add_special_tokens=False)["input_ids"])
+        + max_completion_length
+        <= context_length
+    ]
+    if len(kept) < len(rows):
+        log.warning(
+            "%d of %d RL prompts leave less than max_completion_length=%d tokens of the %d-token context: left out",
+            len(rows) - len(kept),
+            len(rows),
+            max_completion_length,
+            context_length,
+        )
+    return kept
 
 
 def _text(completion) -> str:
@@ -170,7 +193,7 @@ def train_grpo(
     plug another rule into the same trainer setup.
     """
     from datasets import Dataset
-    from transformers import AutoTokenizer
+    from transformers import AutoConfig, AutoTokenizer
     from trl import GRPOTrainer
 
     if not rows:
@@ -178,6 +201,10 @@ def train_grpo(
     tokenizer = AutoTokenizer.from_pretrained(model_path, padding_side="left")
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
+    context_length = getattr(AutoConfig.from_pretrained(model_path), "max_position_embeddings", None)
+    fitting = within_context(rows, tokenizer, context_length, config.max_completion_length)
+    if not fitting:
+        raise ValueError(f"every RL prompt is too long for the {context_length}-token context with its completion")
     ckpts = checkpoint_dir(out_dir)
     trainer = GRPOTrainer(
         model=str(model_path),
@@ -185,7 +212,7 @@ def train_grpo(
         args=grpo_config(
             config, ckpts, report_to, reward_weights or ([1.0] * len(reward_funcs) if reward_funcs else REWARD_WEIGHTS)
         ),
-        train_dataset=Dataset.from_list(rows),
+        train_dataset=Dataset.from_list(fitting),
         processing_class=tokenizer,
     )
     result = trainer.train(resume_from_checkpoint=last_checkpoint(ckpts))
@@ -193,7 +220,8 @@ def train_grpo(
     summary = {
         "stage": "grpo",
         "init_model": str(model_path),
-        "prompts": len(rows),
+        "prompts": len(fitting),
+        "prompts_too_long": len(rows) - len(fitting),
         "global_step": trainer.state.global_step,
         "train_loss": result.training_loss,
         "final_reward": history[-1]["reward"] if history else None,
