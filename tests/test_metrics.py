@@ -236,6 +236,9 @@ def test_metarm_rows_and_selection():
     assert 0.2 < got["metarm@1"]["accuracy"] < 0.8 and 0.2 < got["voting@1"]["accuracy"] < 0.8
     for k in (1, 2, 4):
         assert got[f"metarm@{k}"]["k"] == k and got[f"metarm@{k}"]["draws"] == 20
+        # Compute: MetaRM@k votes with k/2 samples but generated all k (10 tokens each), like Voting@k.
+        assert got[f"metarm@{k}"]["tokens_per_item"] == got[f"voting@{k}"]["tokens_per_item"] == 10 * k
+    assert got["greedy"]["tokens_per_item"] == 10
 
 
 def test_metarm_uses_meta_scores_not_sample_order():

@@ -106,15 +106,19 @@ def _shown_side(rows: Sequence[dict], n: int) -> str | None:
 
 
 def _setting_draw(
-    records: Sequence[Record], pick: Callable[[Record, random.Random], list[dict]], seed_key: tuple, strict: bool
+    records: Sequence[Record],
+    pick: Callable[[Record, random.Random], tuple[list[dict], list[dict]]],
+    seed_key: tuple,
+    strict: bool,
 ) -> dict[str, list]:
-    """Per-item outcomes when each item is judged by the rows ``pick`` returns (one draw of one setting)."""
+    """Per-item outcomes of one draw of one setting: ``pick`` returns the rows that vote and the rows that were
+    generated for them (MetaRM@k votes with k_meta of its k samples, but all k cost tokens)."""
     out: dict[str, list] = defaultdict(list)
     for record in records:
         rng = _rng(*seed_key, record.id)
-        rows = pick(record, rng)
+        rows, generated = pick(record, rng)
         scores = _scores(rows)
-        out["tokens"].append(sum(row["num_tokens"] for row in rows))
+        out["tokens"].append(sum(row["num_tokens"] for row in generated))
         out["invalid"].append(sum(s is None for s in scores) / len(scores))
         out["no_valid"].append(all(s is None for s in scores))
         if record.n >= 2:
@@ -148,7 +152,8 @@ def scaling_metrics(
     single-response sets) with its spread over draws and a 95% bootstrap interval over items; the pieces it
     averages (``parts``); plain ``accuracy`` and ``auc``; and diagnostics for that k: ``tie_rate`` (items whose
     top summed score is tied), ``invalid_rate`` (selected samples without a valid score line), ``no_valid_rate``
-    (items with no valid selected sample), ``tokens_per_item`` (generated tokens of the selected samples) and
+    (items with no valid selected sample), ``tokens_per_item`` (tokens generated for the setting: all k samples of
+    MetaRM@k, not only the k_meta it keeps) and
     position bias (accuracy when most selected samples showed the best response first vs last).
     """
     if metric not in METRICS:
@@ -167,19 +172,20 @@ def scaling_metrics(
         outcomes = [_setting_draw(records, pick, (*seed_key, d), strict) for d in range(draws)]
         return _summarise(setting, k, outcomes, records, metric)
 
-    rows = [summarise("greedy", 1, lambda r, _: [samples[r.id]["greedy"]], ("g",), 1)]
+    rows = [summarise("greedy", 1, lambda r, _: ([samples[r.id]["greedy"]],) * 2, ("g",), 1)]
     for k in ks:
 
-        def voting_pick(record: Record, rng: random.Random, k=k) -> list[dict]:
-            return rng.sample(samples[record.id]["samples"], k)
+        def voting_pick(record: Record, rng: random.Random, k=k) -> tuple[list[dict], list[dict]]:
+            subset = rng.sample(samples[record.id]["samples"], k)
+            return subset, subset
 
         rows.append(summarise(f"voting@{k}", k, voting_pick, ("v", seed, k), repeats))
         if meta_scores is not None:
 
-            def meta_pick(record: Record, rng: random.Random, k=k) -> list[dict]:
+            def meta_pick(record: Record, rng: random.Random, k=k) -> tuple[list[dict], list[dict]]:
                 subset = rng.sample(samples[record.id]["samples"], k)
                 chosen = metarm_select([meta_scores[(record.id, int(row["sample"]))] for row in subset], k_meta(k))
-                return [subset[i] for i in chosen]
+                return [subset[i] for i in chosen], subset
 
             # The same seed key as Voting@k: both schemes see the same k-subsets, so their gap is not draw noise.
             rows.append(summarise(f"metarm@{k}", k, meta_pick, ("v", seed, k), repeats))
