@@ -142,12 +142,18 @@ def _scheme(setting: str) -> str:
     return setting.split("@")[0]
 
 
+# How each scheme is drawn; the colour is the model's, so one model's greedy, voting and MetaRM share a colour.
+SCHEME_STYLE = {"voting": {"marker": "o", "linestyle": "-"}, "metarm": {"marker": "s", "linestyle": "--"}}
+
+
 def plot_scaling(frame: pd.DataFrame, out_path: str | Path, x: str = "k") -> None:
     """Score against ``x`` ("k" or "tokens_per_item") per benchmark: Voting@k and MetaRM@k curves with their
-    spread over k-subsets, Greedy as a dashed line (at k) or a point (at its tokens)."""
+    spread over k-subsets (clipped to 0-100), Greedy as a dotted line (at k) or a diamond (at its tokens); one
+    colour per model, one legend for the figure."""
     frame = frame.assign(value=frame["score"] * 100, spread=frame["score_std"] * 100)
     columns = [c for group in _column_order(frame) for c in group]
-    fig, axes = plt.subplots(1, len(columns), figsize=(4 * len(columns), 3.4), squeeze=False)
+    colours = {model: f"C{i}" for i, model in enumerate(sorted(frame["model"].unique()))}
+    fig, axes = plt.subplots(1, len(columns), figsize=(4 * len(columns) + 1.3, 3.4), squeeze=False)
     for ax, column in zip(axes[0], columns):
         sub = frame[(frame["column"] == column) & frame["value"].notna()]
         ax.set_title(column)
@@ -155,14 +161,16 @@ def plot_scaling(frame: pd.DataFrame, out_path: str | Path, x: str = "k") -> Non
             ax.text(0.5, 0.5, "no defined score", ha="center", va="center", transform=ax.transAxes)
             continue
         for (model, scheme), curve in sub.assign(scheme=sub["setting"].map(_scheme)).groupby(["model", "scheme"]):
-            label = f"{model} {scheme}"
+            style = {"color": colours[model], "label": f"{model} {scheme}"}
             if scheme == "greedy" and x == "k":
-                ax.axhline(curve["value"].iloc[0], linestyle="--", linewidth=1, label=label)
+                ax.axhline(curve["value"].iloc[0], linestyle=":", linewidth=1.5, **style)
             elif scheme == "greedy":
-                ax.plot(curve[x], curve["value"], marker="s", linestyle="none", label=label)
+                ax.plot(curve[x], curve["value"], marker="D", linestyle="none", **style)
             else:
                 curve = curve.sort_values(x)
-                ax.errorbar(curve[x], curve["value"], yerr=curve["spread"], marker="o", capsize=3, label=label)
+                value, spread = curve["value"], curve["spread"].fillna(0)
+                yerr = [spread.clip(upper=value), spread.clip(upper=100 - value)]
+                ax.errorbar(curve[x], value, yerr=yerr, capsize=3, **SCHEME_STYLE.get(scheme, {}), **style)
         if x == "k":
             _plot_paper_points(ax, column)
         ax.set_xscale("log", base=2)
@@ -170,8 +178,13 @@ def plot_scaling(frame: pd.DataFrame, out_path: str | Path, x: str = "k") -> Non
         metric = sub["metric"].iloc[0]
         ax.set_ylabel("ROC-AUC (%)" if metric == "roc_auc" else f"{metric} score (%)")
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
+    legend = {}
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(label, handle)
+    fig.tight_layout(rect=(0, 0, 1 - 1.3 / (4 * len(columns) + 1.3), 1))
+    if legend:
+        fig.legend(legend.values(), legend.keys(), loc="center right", fontsize=7)
     fig.savefig(out_path, dpi=120)
     plt.close(fig)
 
