@@ -87,10 +87,11 @@ class VLLMSampler:
         """Indices of the prompts that leave room in the context for their whole token budget; vLLM would
         refuse a longer prompt and fail the whole batch."""
         lengths = [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
-        line = len(self.tokenizer.encode("\n" + SCORE_LINE_PREFIX, add_special_tokens=False))
-        budgets = [
-            max_new_tokens + (0 if score_formats is None else line + 4 * f.n + 2) for f in score_formats or texts
-        ]
+        if score_formats is None:
+            budgets = [max_new_tokens] * len(texts)
+        else:  # phase 2 adds the score template and at most 4 tokens per score, the brace and EOS
+            line = len(self.tokenizer.encode("\n" + SCORE_LINE_PREFIX, add_special_tokens=False))
+            budgets = [max_new_tokens + line + 4 * f.n + 2 for f in score_formats]
         return fitting_prompts(lengths, budgets, self.max_model_len)
 
     def _generate(self, texts, n, temperature, max_new_tokens, score_formats, seed) -> list[list[Generation]]:
