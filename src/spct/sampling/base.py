@@ -56,18 +56,22 @@ class Sampler(Protocol):
         ...
 
 
-def fitting_prompts(lengths: Sequence[int], budgets: Sequence[int], max_model_len: int | None) -> list[int]:
-    """Indices of the prompts (``lengths`` tokens each) that leave room for their ``budgets`` of new tokens in
-    the context; the others are logged and judged ``TOO_LONG``. No limit when the context is unknown."""
-    fitting = [i for i, (n, b) in enumerate(zip(lengths, budgets)) if max_model_len is None or n + b <= max_model_len]
+def fitting_indices(lengths: Sequence[int], budgets: Sequence[int], limit: int | None, left_out: str) -> list[int]:
+    """Indices of the items (``lengths`` tokens each) that leave room for their ``budgets`` of tokens within
+    ``limit`` (no limit when None); the count of the others is logged as "<n> of <total> <left_out>"."""
+    fitting = [i for i, (n, b) in enumerate(zip(lengths, budgets)) if limit is None or n + b <= limit]
     if len(fitting) < len(lengths):
-        log.warning(
-            "%d of %d prompts do not fit max_model_len=%s with their token budget: judged too_long, not sampled",
-            len(lengths) - len(fitting),
-            len(lengths),
-            max_model_len,
-        )
+        log.warning("%d of %d %s", len(lengths) - len(fitting), len(lengths), left_out)
     return fitting
+
+
+def fitting_prompts(lengths: Sequence[int], budgets: Sequence[int], max_model_len: int | None) -> list[int]:
+    """Indices of the prompts that leave room for their ``budgets`` of new tokens in the context; the others are
+    judged ``TOO_LONG``."""
+    left_out = (
+        f"prompts do not fit max_model_len={max_model_len} with their token budget: judged too_long, not sampled"
+    )
+    return fitting_indices(lengths, budgets, max_model_len, left_out)
 
 
 def vllm_available() -> bool:

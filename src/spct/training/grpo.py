@@ -23,7 +23,7 @@ import torch
 from spct.grm import parse_judgment, rule_reward, shown_index
 from spct.judge import JudgeSettings, build_sample_prompt
 from spct.records import Record
-from spct.sampling.base import render_chat, vllm_available
+from spct.sampling.base import fitting_indices, render_chat, vllm_available
 from spct.training.checkpoints import checkpoint_dir, last_checkpoint, publish_trained
 
 log = logging.getLogger(__name__)
@@ -94,22 +94,14 @@ def within_context(rows: list[dict], tokenizer, context_length: int | None, max_
     and left out (a rollout past the context is garbage with transformers and an error with vLLM)."""
     if context_length is None:
         return rows
-    kept = [
-        row
-        for row in rows
-        if len(tokenizer(render_chat(tokenizer, row["prompt"][0]["content"]), add_special_tokens=False)["input_ids"])
-        + max_completion_length
-        <= context_length
-    ]
-    if len(kept) < len(rows):
-        log.warning(
-            "%d of %d RL prompts leave less than max_completion_length=%d tokens of the %d-token context: left out",
-            len(rows) - len(kept),
-            len(rows),
-            max_completion_length,
-            context_length,
-        )
-    return kept
+    chats = [render_chat(tokenizer, row["prompt"][0]["content"]) for row in rows]
+    lengths = [len(ids) for ids in tokenizer(chats, add_special_tokens=False)["input_ids"]]
+    left_out = (
+        f"RL prompts leave less than max_completion_length={max_completion_length} tokens of the "
+        f"{context_length}-token context: left out"
+    )
+    keep = fitting_indices(lengths, [max_completion_length] * len(rows), context_length, left_out)
+    return [rows[i] for i in keep]
 
 
 def _text(completion) -> str:

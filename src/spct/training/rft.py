@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from spct.records import read_jsonl
+from spct.sampling.base import fitting_indices
 from spct.training.checkpoints import checkpoint_dir, last_checkpoint, publish_trained
 
 log = logging.getLogger(__name__)
@@ -76,17 +77,13 @@ def example_length(tokenizer, example: dict) -> int:
 
 def within_max_length(examples: list[dict], tokenizer, max_length: int) -> list[dict]:
     """The examples that fit ``max_length`` whole; the others are logged and left out, never cut."""
-    kept = [ex for ex in examples if example_length(tokenizer, ex) <= max_length]
-    if len(kept) < len(examples):
-        log.warning(
-            "%d of %d RFT examples are longer than max_length=%d: left out",
-            len(examples) - len(kept),
-            len(examples),
-            max_length,
-        )
-    if not kept:
+    lengths = [example_length(tokenizer, ex) for ex in examples]
+    keep = fitting_indices(
+        lengths, [0] * len(examples), max_length, f"RFT examples exceed max_length={max_length}: left out"
+    )
+    if not keep:
         raise ValueError(f"rft.max_length={max_length}: every RFT example is longer; raise it")
-    return kept
+    return [examples[i] for i in keep]
 
 
 def _as_prompt_completion(example: dict, path: str, line: int) -> dict:
