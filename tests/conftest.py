@@ -14,8 +14,10 @@ CHAT_TEMPLATE = (
 )
 
 
-def build_tiny_model(out_dir: Path, seed: int = 0) -> Path:
+def build_tiny_model(out_dir: Path, seed: int = 0, hidden_size: int = 32) -> Path:
     """A ~100K-parameter Llama with a byte-level BPE tokenizer trained on the judge prompt's own words.
+
+    ``hidden_size`` 64 gives a head size of 32, the smallest vLLM's CPU attention supports.
 
     Byte-level BPE with single digits in the alphabet, so the score-format guarantee always finds digit,
     comma, space and brace tokens, like real tokenizers.
@@ -47,8 +49,8 @@ def build_tiny_model(out_dir: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     config = LlamaConfig(
         vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
+        hidden_size=hidden_size,
+        intermediate_size=2 * hidden_size,
         num_hidden_layers=2,
         num_attention_heads=2,
         num_key_value_heads=2,
@@ -66,6 +68,11 @@ def build_tiny_model(out_dir: Path, seed: int = 0) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model") / "model")
+
+
+@pytest.fixture(scope="session")
+def tiny_vllm_model_dir(tmp_path_factory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-vllm-model") / "model", hidden_size=64)
 
 
 @pytest.fixture(autouse=True, scope="session")

