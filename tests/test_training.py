@@ -316,3 +316,31 @@ def test_grpo_killed_midway_resumes_from_its_checkpoint(tiny_model_dir, tmp_path
     state = json.loads((ckpts / f"checkpoint-{killed_at + 2}" / "trainer_state.json").read_text())
     steps = [entry["step"] for entry in state["log_history"] if "reward" in entry]
     assert steps == list(range(1, killed_at + 3))  # the steps before the kill are kept, not redone
+
+
+@pytest.mark.slow
+def test_grpo_with_guaranteed_rollouts_learns_from_eq11_alone(tiny_model_dir, tmp_path):
+    """The embedded default's situation: a model that never writes a score line by itself. With the guarantee,
+    every rollout parses, Eq. 11 (the only reward with weight) varies within groups, and the step changes the
+    weights; without it (the test above) every Eq. 11 reward is -1 and the policy gradient is zero."""
+    records = [pair(i, best=i % 2) for i in range(8)]
+    rows = rl_dataset_rows(records, SETTINGS)
+    config = GRPOStageConfig(
+        learning_rate=1e-2,
+        max_steps=2,
+        max_completion_length=24,
+        per_device_train_batch_size=8,
+        save_steps=1,
+        guarantee_score_format=True,
+    )
+    out = tmp_path / "grpo"
+    summary = train_grpo(tiny_model_dir, rows, out, config)
+    assert summary["rollouts_guaranteed"] and summary["global_step"] == 2
+    state = json.loads((tmp_path / "grpo.checkpoints" / "checkpoint-2" / "trainer_state.json").read_text())
+    logged = [entry for entry in state["log_history"] if "reward" in entry]
+    assert all(entry["rewards/parse_rate/mean"] == 1.0 for entry in logged)
+    assert all(entry["completions/max_length"] <= 24 for entry in logged)
+    assert summary["steps_with_reward_variance"] >= 1
+    assert all(0.0 <= step["groups_with_reward_variance"] <= 1.0 for step in summary["steps"])
+    assert any(step["loss"] != 0.0 for step in summary["steps"])
+    assert _changed(_weights(tiny_model_dir), _weights(out)), "GRPO took no effective step"

@@ -428,6 +428,8 @@ def grpo(
     too_easy = {s["item_id"] for s in read_jsonl(item_stats_path) if s["too_easy"]}
     options = dict(config)
     max_items = options.pop("max_items", None)
+    # One switch for the judge and the RL rollouts: a model that needs the guarantee to be judged needs it to learn.
+    options.setdefault("guarantee_score_format", judge_config.get("guarantee_score_format", False))
     records = [r for r in _train_items(train_path, None) if r.id not in too_easy][:max_items]
     rows = rl_dataset_rows(records, training_judge_settings(judge_config, training_config))
     _with_mlflow_env(mlflow_config)

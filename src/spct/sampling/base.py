@@ -30,6 +30,7 @@ class Generation:
     num_tokens: int
     forced: bool = False
     too_long: bool = False
+    token_ids: tuple[int, ...] = ()  # the generated ids, where the backend keeps them (GRPO trains on them)
 
 
 TOO_LONG = Generation(text="", num_tokens=0, too_long=True)

