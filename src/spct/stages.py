@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -63,18 +64,47 @@ def benchmark_items(eval_path: Path, name: str, spec: Mapping[str, Any], out_pat
 
 def judge(
     model_path: Path,
-    items_path: Path,
-    out_path: Path,
+    benchmarks: Mapping[str, tuple[Path, Path]],
     cache_dir: Path,
     judge_config: Mapping[str, Any],
     sampler_config: Mapping[str, Any],
     mlflow_config: Mapping[str, Any],
     tags: Mapping[str, str],
+) -> dict[str, dict[str, int]]:
+    """Sample k_max + 1 judgments per item of every benchmark, ``{name: (items_path, out_path)}``, on one sampler
+    (an engine starts once per model, not once per benchmark); resumable through the cache in ``cache_dir``.
+    Each benchmark gets its own MLflow run."""
+    from spct.sampling import load_sampler
+
+    start = time.perf_counter()
+    sampler = load_sampler(str(model_path), **sampler_options(sampler_config))
+    startup = {
+        "sampler_start_s": time.perf_counter() - start,
+        "engine_start_s": getattr(sampler, "engine_start_s", 0.0),
+    }
+    log.info("sampler %s ready in %.1f s", type(sampler).__name__, startup["sampler_start_s"])
+    return {
+        name: judge_benchmark(
+            sampler,
+            model_path,
+            items_path,
+            out_path,
+            cache_dir,
+            judge_config,
+            sampler_config,
+            mlflow_config,
+            {**tags, "benchmark": name},
+            startup,
+        )
+        for name, (items_path, out_path) in benchmarks.items()
+    }
+
+
+def judge_benchmark(
+    sampler, model_path, items_path, out_path, cache_dir, judge_config, sampler_config, mlflow_config, tags, startup
 ) -> dict[str, int]:
-    """Sample k_max + 1 judgments per item (resumable through the cache in ``cache_dir``)."""
     from spct.judge import read_judgments, run_judgments
     from spct.metrics import sample_diagnostics
-    from spct.sampling import load_sampler
 
     settings = judge_settings(judge_config)
     records = read_records(items_path)
@@ -82,11 +112,11 @@ def judge(
     with tracking.tracked_run(
         **mlflow_config,
         run_name=f"judge/{tags.get('model')}/{tags.get('benchmark')}",
-        tags={"stage": "judge", **tags},
+        tags={"stage": "judge", "sampler": type(sampler).__name__, **tags},
         params={**judge_config, "sampler": sampler_config},
         inputs={"items": items_path},
     ) as mlf:
-        sampler = load_sampler(str(model_path), **sampler_options(sampler_config))
+        start = time.perf_counter()
         counts = run_judgments(
             records,
             sampler,
@@ -96,7 +126,10 @@ def judge(
             Path(out_path),
             chunk_size=judge_config.get("cache_every", 64),
         )
-        tracking.log_metrics(mlf, {**counts, **sample_diagnostics(read_judgments(out_path))})
+        seconds = time.perf_counter() - start
+        log.info("%s: %d judgments sampled in %.1f s", tags.get("benchmark"), counts["sampled"], seconds)
+        diagnostics = sample_diagnostics(read_judgments(out_path))
+        tracking.log_metrics(mlf, {**counts, **diagnostics, **startup, "sampling_s": seconds})
     return counts
 
 

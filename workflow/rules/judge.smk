@@ -1,14 +1,16 @@
-# Samples judge.k_max judgments (+ one greedy) per item. Finished samples are cached outside the declared
-# output (results/{exp}/cache/), so a killed job resumes without redoing them: Snakemake deletes the declared
-# output of a failed job, but never the cache.
+# Samples judge.k_max judgments (+ one greedy) per item of EVERY benchmark in one job per model, so the sampler
+# (a vLLM engine) starts once per model. Finished samples are cached outside the declared outputs
+# (results/{exp}/cache/), so a killed job resumes without redoing them: Snakemake deletes the declared outputs of a
+# failed job, but never the cache.
 rule judge:
     input:
         model="results/{exp}/models/{model}",
-        records="results/{exp}/data/benchmarks/{benchmark}.jsonl",
+        records=expand("results/{{exp}}/data/benchmarks/{benchmark}.jsonl", benchmark=BENCHMARKS),
         code=package_files("judge.py", "grm", "sampling"),
     output:
-        "results/{exp}/judgments/{model}/{benchmark}.jsonl",
+        expand("results/{{exp}}/judgments/{{model}}/{benchmark}.jsonl", benchmark=BENCHMARKS),
     params:
+        benchmarks=BENCHMARKS,
         cache_dir=lambda wc: f"results/{wc.exp}/cache/judgments/{wc.model}",
         judge=judge_config_for,
         sampler=config["sampler"],
@@ -17,7 +19,7 @@ rule judge:
     resources:
         gpu=SAMPLING_GPUS,
     log:
-        "logs/{exp}/judge/{model}/{benchmark}.log",
+        "logs/{exp}/judge/{model}.log",
     conda:
         "../../envs/spct.yaml"
     script:

@@ -9,13 +9,14 @@ def main(smk) -> None:
     torch.set_num_threads(smk.threads)
     stages.judge(
         model_path=smk.input.model,
-        items_path=smk.input.records,
-        out_path=smk.output[0],
+        benchmarks={
+            name: (items, out) for name, items, out in zip(smk.params.benchmarks, smk.input.records, smk.output)
+        },
         cache_dir=smk.params.cache_dir,
         judge_config=smk.params.judge,
         sampler_config=smk.params.sampler,
         mlflow_config=mlflow_config(smk),
-        tags={**smk.params.tags, "benchmark": smk.wildcards.benchmark},
+        tags=smk.params.tags,
     )
 
 
