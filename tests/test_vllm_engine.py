@@ -154,3 +154,23 @@ def test_judge_cache_resumes_on_the_real_engine(engine, tmp_path):
     run_judgments(records, engine, settings, 3, straight / "cache.jsonl", straight / "out.jsonl", chunk_size=6)
     assert (straight / "out.jsonl").read_text() == resumed
     assert all(parse_judgment(row["text"], 2, (1, 10)).valid for row in read_cache(cache).values())
+
+
+def test_benchmark_sampler_prints_both_backends_and_their_ratio(tiny_vllm_model_dir, tmp_path):
+    """`spct benchmark-sampler` runs both backends on the same judgments in one run (its own process, as a user
+    runs it) and prints one row each and the ratio."""
+    import subprocess
+    import sys
+
+    from spct.records import write_records
+
+    records = tmp_path / "items.jsonl"
+    write_records(records, _records(3))
+    cmd = [sys.executable, "-m", "spct.cli", "benchmark-sampler", "--model", str(tiny_vllm_model_dir)]
+    cmd += ["--records", str(records), "--items", "3", "--k", "2", "--max-new-tokens", "8"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = {line.split()[0]: line.split() for line in out.stdout.splitlines() if line.split()}
+    assert {"transformers", "vllm"} <= set(rows)
+    assert all(float(rows[b][2]) > 0 and float(rows[b][5]) > 0 for b in ("transformers", "vllm"))
+    assert "vllm / transformers, judgments/s on the Voting@2 pass:" in out.stdout

@@ -1,62 +1,101 @@
-"""Sampler benchmark: batched vs one-prompt-at-a-time judgments, and the cost of Voting@k over greedy.
+"""Sampler benchmark: the vLLM and transformers backends side by side, on the same judgments, in one run.
 
     spct benchmark-sampler --model results/embedded-default/models/base \
-        --records results/embedded-default/data/benchmarks/chat-hard-reconstructed.jsonl
+        --records results/embedded-default/data/benchmarks/rewardbench-reconstructed.jsonl --items 16 --k 8
 
-Prints tokens/s and judgments/s for (a) the batched sampler on all k samples of N items at once (identical
-prompts share one prefill) and (b) a loop that sends one prompt at a time, then the wall-time ratio of
-Voting@k (k sampled judgments per item) to Greedy (one temperature-0 judgment per item) for the same items.
+For each backend: the start-up (model load, and the engine for vLLM), then a whole benchmark pass as the judge
+stage sends it (all items x k sampled judgments with the score-format guarantee in one call), then one greedy
+judgment per item. Prints generated tokens/s, judgments/s, the Voting@k / Greedy wall-time ratio per item, and
+the ratio of the two backends. Transformers runs first: an in-process vLLM engine binds this process's threads.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import torch
 
 from spct.judge import GREEDY, JudgeSettings, build_sample_prompt
 from spct.records import read_records
-from spct.sampling import ScoreFormat
-from spct.sampling.transformers_backend import TransformersSampler
+from spct.sampling import ScoreFormat, load_sampler
 
 
-def _timed(sampler, prompts, formats, temperature, max_new_tokens) -> tuple[float, int]:
+@dataclass
+class Figures:
+    backend: str
+    start_s: float
+    voting_s: float
+    greedy_s: float
+    tokens: int
+    judgments: int
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.tokens / self.voting_s
+
+    @property
+    def judgments_per_s(self) -> float:
+        return self.judgments / self.voting_s
+
+    @property
+    def voting_over_greedy(self) -> float:
+        return self.voting_s / self.greedy_s
+
+
+def measure(backend: str, args, records, settings: JudgeSettings) -> Figures:
     start = time.perf_counter()
-    out = sampler.generate(prompts, n=1, temperature=temperature, max_new_tokens=max_new_tokens, score_formats=formats)
-    return time.perf_counter() - start, sum(g.num_tokens for samples in out for g in samples)
+    options = {"batch_size": args.batch_size} if backend == "transformers" else {}
+    sampler = load_sampler(args.model, backend=backend, **options)
+    start_s = time.perf_counter() - start
+
+    voting = [(r, build_sample_prompt(r, i, settings)[0]) for r in records for i in range(args.k)]
+    formats = [ScoreFormat(r.n) for r, _ in voting]
+    start = time.perf_counter()
+    out = sampler.generate(
+        [p for _, p in voting],
+        n=1,
+        temperature=settings.temperature,
+        max_new_tokens=args.max_new_tokens,
+        score_formats=formats,
+        seed=0,
+    )
+    voting_s = time.perf_counter() - start
+    tokens = sum(g.num_tokens for samples in out for g in samples)
+
+    greedy = [build_sample_prompt(r, GREEDY, settings)[0] for r in records]
+    start = time.perf_counter()
+    sampler.generate(
+        greedy,
+        n=1,
+        temperature=0.0,
+        max_new_tokens=args.max_new_tokens,
+        score_formats=[ScoreFormat(r.n) for r in records],
+    )
+    greedy_s = time.perf_counter() - start
+    del sampler
+    return Figures(backend, start_s, voting_s, greedy_s, tokens, len(voting))
 
 
 def main(args) -> int:
-    torch.set_num_threads(torch.get_num_threads())
     records = read_records(args.records)[: args.items]
     settings = JudgeSettings(guarantee_score_format=True, max_new_tokens=args.max_new_tokens)
-    sampler = TransformersSampler(args.model, batch_size=args.batch_size)
-    sampled = [(r, build_sample_prompt(r, i, settings)[0]) for r in records for i in range(args.k)]
-    prompts = [p for _, p in sampled]
-    formats = [ScoreFormat(r.n) for r, _ in sampled]
-    sampler.generate(prompts[:1], n=1, temperature=0.5, max_new_tokens=4, score_formats=formats[:1])  # warm-up
-
-    batched_s, batched_tokens = _timed(sampler, prompts, formats, settings.temperature, args.max_new_tokens)
-    loop_s, loop_tokens = 0.0, 0
-    for prompt, fmt in zip(prompts, formats):
-        seconds, tokens = _timed(sampler, [prompt], [fmt], settings.temperature, args.max_new_tokens)
-        loop_s, loop_tokens = loop_s + seconds, loop_tokens + tokens
-    greedy_prompts = [build_sample_prompt(r, GREEDY, settings)[0] for r in records]
-    greedy_s, _ = _timed(sampler, greedy_prompts, [ScoreFormat(r.n) for r in records], 0.0, args.max_new_tokens)
-
-    n = len(prompts)
     print(
-        f"model {args.model}; {len(records)} items x k={args.k} = {n} judgments; "
-        f"free-text budget {args.max_new_tokens} tokens; torch threads {torch.get_num_threads()}"
+        f"model {args.model}; {len(records)} items x k={args.k} = {len(records) * args.k} concurrent judgments "
+        f"(score guarantee on, free-text budget {args.max_new_tokens} tokens); torch threads {torch.get_num_threads()}"
     )
-    print(f"{'sampler':<28}{'seconds':>10}{'tokens/s':>12}{'judgments/s':>14}")
+    results = [measure(backend, args, records, settings) for backend in args.backends]
     print(
-        f"{'batched (shared prefill)':<28}{batched_s:>10.1f}{batched_tokens / batched_s:>12.1f}{n / batched_s:>14.3f}"
+        f"{'backend':<14}{'start s':>9}{f'Voting@{args.k} s':>13}{'Greedy s':>10}{'tokens/s':>10}"
+        f"{'judgments/s':>13}{f'Voting@{args.k}/Greedy':>17}"
     )
-    print(f"{'one prompt at a time':<28}{loop_s:>10.1f}{loop_tokens / loop_s:>12.1f}{n / loop_s:>14.3f}")
-    print(f"batched speed-up (judgments/s): {loop_s / batched_s:.2f}x")
-    print(
-        f"Voting@{args.k} / Greedy wall time for the same {len(records)} items: "
-        f"{batched_s:.1f} s / {greedy_s:.1f} s = {batched_s / greedy_s:.2f}x"
-    )
+    for f in results:
+        print(
+            f"{f.backend:<14}{f.start_s:>9.1f}{f.voting_s:>13.1f}{f.greedy_s:>10.1f}{f.tokens_per_s:>10.1f}"
+            f"{f.judgments_per_s:>13.2f}{f.voting_over_greedy:>16.2f}x"
+        )
+    by_name = {f.backend: f for f in results}
+    if {"vllm", "transformers"} <= set(by_name):
+        ratio = by_name["vllm"].judgments_per_s / by_name["transformers"].judgments_per_s
+        print(f"vllm / transformers, judgments/s on the Voting@{args.k} pass: {ratio:.2f}x")
     return 0

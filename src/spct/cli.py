@@ -4,7 +4,7 @@
     spct convert-model embedded:smollm2-135m-instruct resources/models/smollm2
     spct prepare-data --raw-dir data/raw --out-dir results/prepared
     spct judge --model DIR --input queries.jsonl --output scores.jsonl --k 8 [--meta-rm DIR]
-    spct benchmark-sampler --model DIR --records items.jsonl
+    spct benchmark-sampler --model DIR --records items.jsonl [--backends transformers vllm]
     spct diff-weights results/embedded-default/models/rft results/embedded-default/models/spct
     spct compare-runs --experiment embedded-default   # the targets of the latest invocation, side by side
 
@@ -178,10 +178,11 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--invocation", default=None, help="an `invocation` tag; default: the latest invocation")
     p.set_defaults(func=_compare_runs)
 
-    p = sub.add_parser("benchmark-sampler", help="measure batched vs one-at-a-time sampling and Voting@8 cost")
+    p = sub.add_parser("benchmark-sampler", help="the vLLM and transformers samplers side by side on one judge pass")
     p.add_argument("--model", required=True)
     p.add_argument("--records", required=True)
-    p.add_argument("--items", type=int, default=4)
+    p.add_argument("--backends", nargs="+", choices=["transformers", "vllm"], default=["transformers", "vllm"])
+    p.add_argument("--items", type=int, default=16)
     p.add_argument("--k", type=int, default=8)
     p.add_argument("--max-new-tokens", type=int, default=48)
     p.add_argument("--batch-size", type=int, default=16)
