@@ -200,7 +200,13 @@ def sampler_options(sampler_config: Mapping[str, Any]) -> dict[str, Any]:
             "backend": "vllm",
             **{
                 k: options[k]
-                for k in ("tensor_parallel_size", "gpu_memory_utilization", "max_model_len", "cpu_kv_cache_gb")
+                for k in (
+                    "tensor_parallel_size",
+                    "gpu_memory_utilization",
+                    "max_model_len",
+                    "cpu_kv_cache_gb",
+                    "dtype",
+                )
                 if k in options
             },
         }

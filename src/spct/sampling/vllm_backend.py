@@ -35,6 +35,8 @@ class VLLMSampler:
         max_model_len (`int`, *optional*): context length (defaults to the model's).
         cpu_kv_cache_gb (`float`, *optional*, defaults to `4.0`): KV-cache memory of a CPU engine (4 GB hold about
             186K tokens of SmolLM2-135M).
+        dtype (`str`, *optional*, defaults to `"auto"`): the engine's dtype; `"auto"` is the model's own on a GPU,
+            bfloat16 on a CPU with native bf16 instructions, float32 on other CPUs.
         llm (*optional*): an already built ``vllm.LLM`` (or a stand-in with the same ``generate``), for tests.
         make_params (*optional*): builds the per-request sampling parameters; defaults to ``make_sampling_params``.
     """
@@ -47,6 +49,7 @@ class VLLMSampler:
         gpu_memory_utilization: float = 0.9,
         max_model_len: int | None = None,
         cpu_kv_cache_gb: float = 4.0,
+        dtype: str = "auto",
         llm=None,
         make_params=None,
         **_ignored,
@@ -64,6 +67,7 @@ class VLLMSampler:
                     gpu_memory_utilization=gpu_memory_utilization,
                     max_model_len=max_model_len,
                     cpu_kv_cache_gb=cpu_kv_cache_gb,
+                    dtype=dtype,
                 )
             )
             self.engine_start_s = time.perf_counter() - start
@@ -197,11 +201,17 @@ def engine_args(
     gpu_memory_utilization: float = 0.9,
     max_model_len: int | None = None,
     cpu_kv_cache_gb: float = 4.0,
+    dtype: str = "auto",
 ) -> dict:
     """``vllm.LLM`` arguments for this machine: the GPU defaults, or the CPU settings below."""
     args = dict(model=model_path, max_model_len=max_model_len, enable_prefix_caching=True)
     if _on_gpu():
-        return {**args, "tensor_parallel_size": tensor_parallel_size, "gpu_memory_utilization": gpu_memory_utilization}
+        return {
+            **args,
+            "dtype": dtype,
+            "tensor_parallel_size": tensor_parallel_size,
+            "gpu_memory_utilization": gpu_memory_utilization,
+        }
     context = max_model_len or _config_context(model_path)
     return {
         **args,
@@ -212,8 +222,8 @@ def engine_args(
         # _bookkeeping_sync); without chunking, one scheduler step must fit a whole prompt.
         "enable_chunked_prefill": False,
         "max_num_batched_tokens": max(context or 8192, 2048),
-        # bf16 where the CPU has native bf16 dot products (AVX-512 BF16 / AMX); fp32 elsewhere.
-        "dtype": "bfloat16" if cpu_has_bf16() else "float32",
+        # auto: bf16 where the CPU has native bf16 dot products (AVX-512 BF16 / AMX), fp32 elsewhere.
+        "dtype": ("bfloat16" if cpu_has_bf16() else "float32") if dtype == "auto" else dtype,
         # The CPU KV cache is a fixed amount of host memory, not a share of a GPU's.
         "kv_cache_memory_bytes": int(cpu_kv_cache_gb * 2**30),
     }
