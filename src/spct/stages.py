@@ -504,7 +504,14 @@ def meta_rm_samples(
     cache_path = Path(cache_dir) / f"grm_samples.{settings.fingerprint(grm_path)}.jsonl"
     sampler = load_sampler(str(grm_path), **sampler_options(sampler_config))
     return run_judgments(
-        records, sampler, settings, 0, cache_path, Path(out_path), samples=lambda record: list(range(n_samples))
+        records,
+        sampler,
+        settings,
+        0,
+        cache_path,
+        Path(out_path),
+        chunk_size=judge_config.get("cache_every", 64),
+        samples=lambda record: list(range(n_samples)),
     )
 
 
