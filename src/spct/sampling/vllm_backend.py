@@ -54,6 +54,7 @@ class VLLMSampler:
         make_params=None,
         **_ignored,
     ):
+        self.engine_start_s = 0.0  # the seconds the engine took to start, when built here
         if llm is None:
             from vllm import LLM
 
@@ -74,7 +75,6 @@ class VLLMSampler:
             log.info("vLLM engine started in %.1f s", self.engine_start_s)
         self.llm = llm
         self.make_params = make_params or make_sampling_params
-        self.engine_start_s = getattr(self, "engine_start_s", 0.0)
         self.tokenizer = llm.get_tokenizer()
         self.max_model_len = max_model_len or engine_max_model_len(llm)
 
@@ -215,8 +215,8 @@ def engine_args(
     context = max_model_len or _config_context(model_path)
     return {
         **args,
-        # torch.compile's warm-up costs 65-105 s per engine start on 2 cores, eager 29 s; on a CPU the compiled
-        # graph gains little for small models, and every sampling job starts an engine.
+        # torch.compile's warm-up costs 65-105 s per engine start on 2 cores, eager 13-15 s in-process; every
+        # sampling job starts an engine.
         "enforce_eager": True,
         # Per-request seeds with chunked prefill crash on CPU ("CPU Generator does not use offset",
         # _bookkeeping_sync); without chunking, one scheduler step must fit a whole prompt.
