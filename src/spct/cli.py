@@ -7,6 +7,7 @@
     spct benchmark-sampler --model DIR --records items.jsonl [--backends transformers vllm]
     spct diff-weights results/embedded-default/models/rft results/embedded-default/models/spct
     spct compare-runs --experiment embedded-default   # the targets of the latest invocation, side by side
+    spct job-times .snakemake/log/<time>.snakemake.log   # wall time per job of a workflow run
 
 The full pipeline runs through Snakemake (``make run`` or ``snakemake all``); these commands are for running
 or debugging one stage by hand.
@@ -177,6 +178,10 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--experiment", default="embedded-default")
     p.add_argument("--invocation", default=None, help="an `invocation` tag; default: the latest invocation")
     p.set_defaults(func=_compare_runs)
+
+    p = sub.add_parser("job-times", help="wall time of every job of a Snakemake run, from its log")
+    p.add_argument("log", help=".snakemake/log/<time>.snakemake.log")
+    p.set_defaults(func=lambda args: __import__("spct.job_times", fromlist=["main"]).main(args))
 
     p = sub.add_parser("benchmark-sampler", help="the vLLM and transformers samplers side by side on one judge pass")
     p.add_argument("--model", required=True)
