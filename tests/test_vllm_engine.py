@@ -170,7 +170,9 @@ def test_benchmark_sampler_prints_both_backends_and_their_ratio(tiny_vllm_model_
     cmd += ["--records", str(records), "--items", "3", "--k", "2", "--max-new-tokens", "8"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    rows = {line.split()[0]: line.split() for line in out.stdout.splitlines() if line.split()}
+    lines = out.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("backend"))
+    rows = {line.split()[0]: line.split() for line in lines[header + 1 : header + 3]}
     assert {"transformers", "vllm"} <= set(rows)
     assert all(float(rows[b][2]) > 0 and float(rows[b][5]) > 0 for b in ("transformers", "vllm"))
     assert "vllm / transformers, judgments/s on the Voting@2 pass:" in out.stdout
