@@ -195,12 +195,17 @@ def guaranteed_rollouts(rows: list[dict], config: GRPOStageConfig):
     from spct.sampling.transformers_backend import TransformersSampler
 
     formats = {row["prompt"][0]["content"]: ScoreFormat(row["n"], row["score_low"], row["score_high"]) for row in rows}
+    # One sampler per policy: its score-format vocabulary scans the whole tokenizer, once, not once per step.
+    samplers: dict[int, TransformersSampler] = {}
 
     def rollout(prompts: list, trainer) -> dict[str, list]:
         messages = [prompt[-1]["content"] for prompt in prompts]
         score_formats = [formats[message] for message in messages]
         policy = trainer.accelerator.unwrap_model(trainer.model)
-        sampler = TransformersSampler.from_model(policy, trainer.processing_class, batch_size=len(messages))
+        if id(policy) not in samplers:
+            samplers[id(policy)] = TransformersSampler.from_model(policy, trainer.processing_class)
+        sampler = samplers[id(policy)]
+        sampler.batch_size = len(messages)  # all of this step's rollouts decode together
         free_budget = config.max_completion_length - max(sampler.score_line_budget(f.n) for f in score_formats)
         if free_budget < 1:
             raise ValueError(
