@@ -46,6 +46,8 @@ def test_engine_is_real_and_reports_its_start(engine):
     from spct.sampling.vllm_backend import engine_max_model_len
 
     assert engine_max_model_len(engine.llm) == MAX_MODEL_LEN  # read back from the engine itself
+    cache = engine.llm.llm_engine.vllm_config.cache_config
+    assert cache.enable_prefix_caching and cache.block_size == 32  # small blocks: prefix-cache hits for k samples
 
 
 def test_n_samples_per_prompt(engine):
