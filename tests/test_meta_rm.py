@@ -312,3 +312,24 @@ def test_no_held_out_split_trains_and_reports_no_auc(data, tiny_model_dir, tmp_p
     )
     assert metrics["heldout_examples"] == 0 and metrics["heldout_auc"] is None
     assert (tmp_path / "m" / "meta_rm.json").is_file()
+
+
+def test_scoring_model_is_bf16_where_the_hardware_has_it_with_an_fp32_head(data, trained):
+    """bf16 scoring (3x fp32's rate on this CPU) must rank like fp32: the head stays fp32, logits stay close."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    from spct.meta_rm import _logits, load_meta_rm
+    from spct.sampling.base import cpu_has_bf16
+
+    _, out, _ = trained
+    model, tokenizer = load_meta_rm(out)
+    body = model.model.layers[0].self_attn.q_proj.weight.dtype
+    assert body == (torch.bfloat16 if cpu_has_bf16() or torch.cuda.is_available() else torch.float32)
+    assert model.score.weight.dtype == torch.float32
+    reference = AutoModelForSequenceClassification.from_pretrained(out, dtype=torch.float32)
+    reference.config.pad_token_id = tokenizer.pad_token_id
+    texts = [f"judgment {i}: " + "the first response is better. " * (i + 1) for i in range(6)]
+    fast = _logits(model, tokenizer, texts, 3, 128, "bf16")
+    exact = _logits(reference, tokenizer, texts, 3, 128, "fp32")
+    assert max(abs(a - b) for a, b in zip(fast, exact)) < 0.05 * max(1.0, max(abs(b) for b in exact))

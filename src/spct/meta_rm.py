@@ -209,6 +209,34 @@ def _load_tokenizer(model_dir: str | os.PathLike):
     return tokenizer
 
 
+def load_meta_rm(model_dir: str | os.PathLike):
+    """The trained meta RM and its tokenizer, ready to score.
+
+    Scoring runs in bf16 where the hardware has it (a GPU, or a CPU with AVX-512 BF16 / AMX: 3x fp32's rate here,
+    2,089 against 701 tokens/s), with the one-logit head kept in fp32 so that close scores of the k samples stay
+    distinct when MetaRM@k ranks them (a bf16 logit has 8 bits of mantissa).
+    """
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    from spct.sampling.base import cpu_has_bf16
+
+    cuda = torch.cuda.is_available()
+    bf16 = cuda or cpu_has_bf16()
+    tokenizer = _load_tokenizer(model_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        model_dir, dtype=torch.bfloat16 if bf16 else torch.float32
+    )
+    if bf16:
+        model.score.float()
+        model.score.register_forward_pre_hook(lambda _module, args: (args[0].float(), *args[1:]))
+    if cuda:
+        model = model.to("cuda")
+    if model.config.pad_token_id is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer
+
+
 def _logits(model, tokenizer, texts: Sequence[str], batch_size: int, max_length: int, desc: str) -> list[float]:
     """The single logit of each text, batched (longest first, so batches pad little), in the order of ``texts``."""
     import torch
@@ -489,20 +517,9 @@ def score_trajectories(
     The keys are what ``spct.metrics.scaling_metrics(..., meta_scores=...)`` looks up. ``text_options`` are those
     of ``meta_rm_text`` and must describe how these rows were sampled (e.g. ``variant="no_principles"``).
     """
-    import torch
-    from transformers import AutoModelForSequenceClassification
-
     examples = label_trajectories(records, rows, **text_options)
     if not examples:
         return {}
-    cuda = torch.cuda.is_available()
-    tokenizer = _load_tokenizer(model_dir)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        model_dir, dtype=torch.bfloat16 if cuda else torch.float32
-    )
-    if cuda:
-        model = model.to("cuda")
-    if model.config.pad_token_id is None:
-        model.config.pad_token_id = tokenizer.pad_token_id
+    model, tokenizer = load_meta_rm(model_dir)
     logits = _logits(model, tokenizer, [ex["text"] for ex in examples], batch_size, max_length, "meta RM scores")
     return {(ex["item_id"], ex["sample"]): value for ex, value in zip(examples, logits)}

@@ -176,11 +176,8 @@ def meta_rm_scores(
     The meta RM reads what it was trained on (``spct.meta_rm.meta_rm_text``: the judge prompt in the sample's own
     order, then its judgment). ``max_length`` defaults to the meta RM's training ``max_length``.
     """
-    import torch
-    from transformers import AutoModelForSequenceClassification
-
-    # Private helpers of spct.meta_rm (score_trajectories needs ground truth labels, a query has none).
-    from spct.meta_rm import META_RM_FILE, _load_tokenizer, _logits, meta_rm_text
+    # score_trajectories needs ground truth labels, a query has none: the model and the batching are shared instead.
+    from spct.meta_rm import META_RM_FILE, _logits, load_meta_rm, meta_rm_text
 
     meta_rm_dir = Path(meta_rm_dir)
     if max_length is None:
@@ -198,15 +195,7 @@ def meta_rm_scores(
         for row in rows[query.id]:
             keys.append(query.id)
             texts.append(meta_rm_text(query, row, **text_options))  # type: ignore[arg-type]  # duck-typed Record
-    cuda = torch.cuda.is_available()
-    tokenizer = _load_tokenizer(meta_rm_dir)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        meta_rm_dir, dtype=torch.bfloat16 if cuda else torch.float32
-    )
-    if cuda:
-        model = model.to("cuda")
-    if model.config.pad_token_id is None:
-        model.config.pad_token_id = tokenizer.pad_token_id
+    model, tokenizer = load_meta_rm(meta_rm_dir)
     logits = _logits(model, tokenizer, texts, batch_size, max_length, "meta RM scores")
     out: dict[str, list[float]] = {q.id: [] for q in queries}
     for key, value in zip(keys, logits):

@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 
 from spct.grm.prompts import SCORE_LINE_PREFIX
-from spct.sampling.base import TOO_LONG, Generation, fitting_prompts, render_chat
+from spct.sampling.base import TOO_LONG, Generation, cpu_has_bf16, fitting_prompts, render_chat
 from spct.sampling.score_format import SCORE_MARKER, ScoreFormat
 
 log = logging.getLogger(__name__)
@@ -252,15 +252,6 @@ def _on_gpu() -> bool:
     import torch
 
     return torch.cuda.is_available()
-
-
-def cpu_has_bf16() -> bool:
-    """Whether the CPU has native bf16 instructions (Linux /proc/cpuinfo flags)."""
-    try:
-        flags = open("/proc/cpuinfo").read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def _config_context(model_path: str) -> int | None:
