@@ -319,8 +319,8 @@ def test_scoring_model_is_bf16_where_the_hardware_has_it_with_an_fp32_head(data,
     import torch
     from transformers import AutoModelForSequenceClassification
 
+    from spct.device import cpu_has_bf16
     from spct.meta_rm import _logits, load_meta_rm
-    from spct.sampling.base import cpu_has_bf16
 
     _, out, _ = trained
     model, tokenizer = load_meta_rm(out)

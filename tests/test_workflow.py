@@ -357,9 +357,9 @@ def _planned_jobs(workdir: Path, target: str, configfile: Path | None = None) ->
 
 
 @pytest.mark.parametrize(
-    ("target", "present", "absent"),  # judge: one job per model, over every benchmark
+    ("target", "present", "absent"),  # judge and meta_scores: one job per model, over every benchmark
     [
-        ("all", {"rejective_sampling": 1, "rft": 1, "grpo": 1, "meta_rm": 1, "meta_scores": 2}, []),
+        ("all", {"rejective_sampling": 1, "rft": 1, "grpo": 1, "meta_rm": 1, "meta_scores": 1}, []),
         ("rft_only", {"rft": 1, "judge": 1}, ["grpo", "meta_rm"]),
         ("rl_only", {"grpo": 1, "rejective_sampling": 1, "judge": 1}, ["rft", "meta_rm"]),
         ("no_principles", {"rejective_sampling": 1, "rft": 1, "grpo": 1, "judge": 1}, ["meta_rm"]),

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from spct.device import native_bf16
 from spct.grm import DEFAULT_SCORE_RANGE, apply_permutation, is_correct
 from spct.grm.prompts import build_judge_prompt
 from spct.judge import GREEDY, HINTED, model_fingerprint
@@ -219,10 +220,8 @@ def load_meta_rm(model_dir: str | os.PathLike):
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    from spct.sampling.base import cpu_has_bf16
-
     cuda = torch.cuda.is_available()
-    bf16 = cuda or cpu_has_bf16()
+    bf16 = native_bf16()
     tokenizer = _load_tokenizer(model_dir)
     model = AutoModelForSequenceClassification.from_pretrained(
         model_dir, dtype=torch.bfloat16 if bf16 else torch.float32
@@ -418,7 +417,7 @@ def train_meta_rm(
     cuda = torch.cuda.is_available()
     set_seed(seed)
     tokenizer = _load_tokenizer(base_model)
-    # fp32 master weights everywhere; on a GPU the Trainer adds bf16 autocast.
+    # fp32 master weights everywhere; the Trainer adds bf16 autocast where bf16 is native (spct.device).
     model = AutoModelForSequenceClassification.from_pretrained(base_model, num_labels=1, dtype=torch.float32)
     model.config.pad_token_id = tokenizer.pad_token_id  # Llama has none; the head pools the last non-pad token
 
@@ -436,7 +435,7 @@ def train_meta_rm(
         report_to=report_to,
         seed=seed,
         use_cpu=not cuda,
-        bf16=cuda and torch.cuda.is_bf16_supported(),
+        bf16=native_bf16(),
         remove_unused_columns=False,  # our collator builds exactly the model inputs
         dataloader_num_workers=0,
     )
@@ -505,7 +504,7 @@ def train_meta_rm(
 
 
 def score_trajectories(
-    model_dir: str | os.PathLike,
+    model_dir: str | os.PathLike | tuple,
     records: Sequence[Record],
     rows: Sequence[Mapping[str, Any]],
     batch_size: int = 8,
@@ -514,12 +513,14 @@ def score_trajectories(
 ) -> dict[tuple[str, int], float]:
     """The meta RM's logit for every sampled (non-greedy, non-hinted) judgment row, keyed ``(item_id, int sample)``.
 
-    The keys are what ``spct.metrics.scaling_metrics(..., meta_scores=...)`` looks up. ``text_options`` are those
+    ``model_dir`` is the meta RM's directory, or the ``(model, tokenizer)`` of ``load_meta_rm`` to score several
+    benchmarks on one loaded model. The keys are what ``spct.metrics.scaling_metrics(..., meta_scores=...)`` looks
+    up. ``text_options`` are those
     of ``meta_rm_text`` and must describe how these rows were sampled (e.g. ``variant="no_principles"``).
     """
     examples = label_trajectories(records, rows, **text_options)
     if not examples:
         return {}
-    model, tokenizer = load_meta_rm(model_dir)
+    model, tokenizer = load_meta_rm(model_dir) if isinstance(model_dir, (str, os.PathLike)) else model_dir
     logits = _logits(model, tokenizer, [ex["text"] for ex in examples], batch_size, max_length, "meta RM scores")
     return {(ex["item_id"], ex["sample"]): value for ex, value in zip(examples, logits)}

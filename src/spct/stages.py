@@ -552,24 +552,27 @@ def meta_rm(
 
 def meta_scores(
     meta_rm_dir: Path,
-    items_path: Path,
-    judgments_path: Path,
-    out_path: Path,
+    benchmarks: Mapping[str, tuple[Path, Path, Path]],
     judge_config: Mapping[str, Any],
     max_length: int,
 ) -> None:
-    """The meta RM's score of every sampled evaluation judgment (MetaRM@k keeps the top k_meta)."""
+    """The meta RM's score of every sampled evaluation judgment (MetaRM@k keeps the top k_meta), for every
+    benchmark ``{name: (items_path, judgments_path, out_path)}`` on one loaded meta RM."""
     from spct.judge import read_judgments
-    from spct.meta_rm import score_trajectories
+    from spct.meta_rm import load_meta_rm, score_trajectories
 
-    scores = score_trajectories(
-        meta_rm_dir,
-        read_records(items_path),
-        read_judgments(judgments_path),
-        max_length=max_length,
-        variant=judge_config["prompt_variant"],
-        score_range=tuple(judge_config["score_range"]),
-        single_score_range=tuple(judge_config.get("single_score_range", (1, 10))),
-    )
-    rows = [{"item_id": item, "sample": sample, "score": score} for (item, sample), score in sorted(scores.items())]
-    write_json_atomic(Path(out_path), {"meta_rm": str(meta_rm_dir), "scores": rows})
+    meta_rm = load_meta_rm(meta_rm_dir)
+    for name, (items_path, judgments_path, out_path) in benchmarks.items():
+        start = time.perf_counter()
+        scores = score_trajectories(
+            meta_rm,
+            read_records(items_path),
+            read_judgments(judgments_path),
+            max_length=max_length,
+            variant=judge_config["prompt_variant"],
+            score_range=tuple(judge_config["score_range"]),
+            single_score_range=tuple(judge_config.get("single_score_range", (1, 10))),
+        )
+        rows = [{"item_id": i, "sample": sample, "score": score} for (i, sample), score in sorted(scores.items())]
+        write_json_atomic(Path(out_path), {"meta_rm": str(meta_rm_dir), "scores": rows})
+        log.info("%s: %d trajectories scored in %.1f s", name, len(rows), time.perf_counter() - start)

@@ -52,22 +52,24 @@ rule meta_rm:
         "../scripts/meta_rm.py"
 
 
+# One job per model over every benchmark: the meta RM loads once.
 rule meta_scores:
     input:
         meta_rm="results/{exp}/models/meta_rm",
-        records="results/{exp}/data/benchmarks/{benchmark}.jsonl",
-        judgments="results/{exp}/judgments/{model}/{benchmark}.jsonl",
+        records=expand("results/{{exp}}/data/benchmarks/{benchmark}.jsonl", benchmark=BENCHMARKS),
+        judgments=expand("results/{{exp}}/judgments/{{model}}/{benchmark}.jsonl", benchmark=BENCHMARKS),
         code=package_files("meta_rm.py"),
     output:
-        "results/{exp}/meta_scores/{model}/{benchmark}.json",
+        expand("results/{{exp}}/meta_scores/{{model}}/{benchmark}.json", benchmark=BENCHMARKS),
     params:
+        benchmarks=BENCHMARKS,
         judge=model_prompt_config,
         max_length=config["meta_rm"]["max_length"],
     threads: 2
     resources:
         gpu=1,
     log:
-        "logs/{exp}/meta_scores/{model}/{benchmark}.log",
+        "logs/{exp}/meta_scores/{model}.log",
     conda:
         "../../envs/spct.yaml"
     script:

@@ -9,9 +9,12 @@ def main(smk) -> None:
     torch.set_num_threads(smk.threads)
     stages.meta_scores(
         meta_rm_dir=smk.input.meta_rm,
-        items_path=smk.input.records,
-        judgments_path=smk.input.judgments,
-        out_path=smk.output[0],
+        benchmarks={
+            name: (items, judgments, out)
+            for name, items, judgments, out in zip(
+                smk.params.benchmarks, smk.input.records, smk.input.judgments, smk.output
+            )
+        },
         judge_config=smk.params.judge,
         max_length=smk.params.max_length,
     )

@@ -36,15 +36,6 @@ class Generation:
 TOO_LONG = Generation(text="", num_tokens=0, too_long=True)
 
 
-def cpu_has_bf16() -> bool:
-    """Whether the CPU has native bf16 instructions (Linux /proc/cpuinfo flags)."""
-    try:
-        flags = open("/proc/cpuinfo").read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
 class Sampler(Protocol):
     def generate(
         self,

@@ -18,8 +18,9 @@ import os
 import time
 from collections.abc import Sequence
 
+from spct.device import cpu_has_bf16
 from spct.grm.prompts import SCORE_LINE_PREFIX
-from spct.sampling.base import TOO_LONG, Generation, cpu_has_bf16, fitting_prompts, render_chat
+from spct.sampling.base import TOO_LONG, Generation, fitting_prompts, render_chat
 from spct.sampling.score_format import SCORE_MARKER, ScoreFormat
 
 log = logging.getLogger(__name__)

@@ -28,6 +28,7 @@ from typing import Any
 
 import torch
 
+from spct.device import native_bf16
 from spct.grm import parse_judgment, rule_reward, shown_index
 from spct.judge import JudgeSettings, build_sample_prompt
 from spct.records import Record
@@ -171,7 +172,7 @@ def grpo_config(
         use_vllm=use_vllm,
         vllm_mode="colocate",
         vllm_tensor_parallel_size=config.vllm_tensor_parallel_size,
-        bf16=on_gpu,
+        bf16=native_bf16(),  # autocast over fp32 weights, on a GPU or a CPU with bf16 instructions
         use_cpu=not on_gpu,
         # Recomputing activations saves GPU memory but only costs time on a CPU.
         gradient_checkpointing=on_gpu,

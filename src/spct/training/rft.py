@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from spct.device import native_bf16
 from spct.records import read_jsonl
 from spct.sampling.base import fitting_indices
 from spct.training.checkpoints import checkpoint_dir, last_checkpoint, publish_trained
@@ -109,7 +110,7 @@ def sft_config(config: RFTConfig, output_dir: Path, report_to: str | list[str]):
         lr_scheduler_type=config.lr_scheduler_type,
         warmup_steps=config.warmup_steps,
         completion_only_loss=True,  # loss on the assistant turn (the trajectory) only
-        bf16=on_gpu,
+        bf16=native_bf16(),  # autocast over fp32 weights, on a GPU or a CPU with bf16 instructions
         use_cpu=not on_gpu,
         logging_steps=1,
         save_strategy="steps",
