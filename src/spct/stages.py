@@ -70,10 +70,12 @@ def judge(
     sampler_config: Mapping[str, Any],
     mlflow_config: Mapping[str, Any],
     tags: Mapping[str, str],
+    format_check_run: Mapping[str, Any] | None = None,
 ) -> dict[str, dict[str, int]]:
     """Sample k_max + 1 judgments per item of every benchmark, ``{name: (items_path, out_path)}``, on one sampler
     (an engine starts once per model, not once per benchmark); resumable through the cache in ``cache_dir``.
-    Each benchmark gets its own MLflow run."""
+    Each benchmark gets its own MLflow run. ``format_check_run`` (``benchmark``, ``items_path``, ``out_path``,
+    ``check_config``) adds the ``format_check`` of this model on the same engine."""
     from spct.sampling import load_sampler
 
     start = time.perf_counter()
@@ -83,6 +85,18 @@ def judge(
         "engine_start_s": getattr(sampler, "engine_start_s", 0.0),
     }
     log.info("sampler %s ready in %.1f s", type(sampler).__name__, startup["sampler_start_s"])
+    if format_check_run is not None:
+        format_check(
+            sampler,
+            model_path,
+            format_check_run["items_path"],
+            format_check_run["out_path"],
+            cache_dir,
+            judge_config,
+            format_check_run["check_config"],
+            mlflow_config,
+            {**tags, "benchmark": format_check_run["benchmark"]},
+        )
     return {
         name: judge_benchmark(
             sampler,
@@ -134,24 +148,23 @@ def judge_benchmark(
 
 
 def format_check(
+    sampler,
     model_path: Path,
     items_path: Path,
     out_path: Path,
     cache_dir: Path,
     judge_config: Mapping[str, Any],
     check_config: Mapping[str, Any],
-    sampler_config: Mapping[str, Any],
     mlflow_config: Mapping[str, Any],
     tags: Mapping[str, str],
 ) -> dict:
     """Parse rate of free (unguaranteed) judgments: what the model writes without the score-format guarantee.
 
     Measured and reported next to the guaranteed results, so a forced format never hides how often the model
-    itself fails to write a score line.
+    itself fails to write a score line. Runs on the judge's sampler (the judge job calls it).
     """
     from spct.judge import read_judgments, run_judgments
     from spct.metrics import sample_diagnostics
-    from spct.sampling import load_sampler
 
     free_config = {
         **judge_config,
@@ -169,7 +182,6 @@ def format_check(
         params={**free_config, **check_config},
         inputs={"items": items_path},
     ) as mlf:
-        sampler = load_sampler(str(model_path), **sampler_options(sampler_config))
         run_judgments(records, sampler, settings, check_config["samples"], cache_path, judgments_path)
         diagnostics = sample_diagnostics(read_judgments(judgments_path))
         result = {"model": tags.get("model"), "items": len(records), **check_config, **diagnostics}

@@ -6,13 +6,18 @@ rule judge:
     input:
         model="results/{exp}/models/{model}",
         records=expand("results/{{exp}}/data/benchmarks/{benchmark}.jsonl", benchmark=BENCHMARKS),
+        check_records=lambda wc: f"results/{wc.exp}/data/benchmarks/{config['format_check']['benchmark']}.jsonl",
         code=package_files("judge.py", "grm", "sampling"),
     output:
-        expand("results/{{exp}}/judgments/{{model}}/{benchmark}.jsonl", benchmark=BENCHMARKS),
+        judgments=expand("results/{{exp}}/judgments/{{model}}/{benchmark}.jsonl", benchmark=BENCHMARKS),
+        # The same judge with the score-format guarantee OFF on a few items: the parse rate the model reaches by
+        # itself, reported beside the guaranteed results. In this job, so the engine starts once per model.
+        format_check="results/{exp}/format_check/{model}.json",
     params:
         benchmarks=BENCHMARKS,
         cache_dir=lambda wc: f"results/{wc.exp}/cache/judgments/{wc.model}",
         judge=judge_config_for,
+        check=config["format_check"],
         sampler=config["sampler"],
         tags=model_tags,
     threads: 2
@@ -24,29 +29,3 @@ rule judge:
         "../../envs/spct.yaml"
     script:
         "../scripts/judge.py"
-
-
-# The same judge with the score-format guarantee OFF on a few items: the parse rate the model achieves by
-# itself, reported beside the guaranteed results.
-rule format_check:
-    input:
-        model="results/{exp}/models/{model}",
-        records=lambda wc: f"results/{wc.exp}/data/benchmarks/{config['format_check']['benchmark']}.jsonl",
-        code=package_files("judge.py", "grm", "sampling"),
-    output:
-        "results/{exp}/format_check/{model}.json",
-    params:
-        cache_dir=lambda wc: f"results/{wc.exp}/cache/judgments/{wc.model}",
-        judge=model_prompt_config,
-        check=config["format_check"],
-        sampler=config["sampler"],
-        tags=model_tags,
-    threads: 2
-    resources:
-        gpu=SAMPLING_GPUS,
-    log:
-        "logs/{exp}/format_check/{model}.log",
-    conda:
-        "../../envs/spct.yaml"
-    script:
-        "../scripts/format_check.py"

@@ -10,13 +10,20 @@ def main(smk) -> None:
     stages.judge(
         model_path=smk.input.model,
         benchmarks={
-            name: (items, out) for name, items, out in zip(smk.params.benchmarks, smk.input.records, smk.output)
+            name: (items, out)
+            for name, items, out in zip(smk.params.benchmarks, smk.input.records, smk.output.judgments)
         },
         cache_dir=smk.params.cache_dir,
         judge_config=smk.params.judge,
         sampler_config=smk.params.sampler,
         mlflow_config=mlflow_config(smk),
         tags=smk.params.tags,
+        format_check_run={
+            "benchmark": smk.params.check["benchmark"],
+            "items_path": smk.input.check_records,
+            "out_path": smk.output.format_check,
+            "check_config": {k: v for k, v in smk.params.check.items() if k != "benchmark"},
+        },
     )
 
 
