@@ -7,6 +7,8 @@ For each backend: the start-up (model load, and the engine for vLLM), then a who
 stage sends it (all items x k sampled judgments with the score-format guarantee in one call), then one greedy
 judgment per item. Prints generated tokens/s, judgments/s, the Voting@k / Greedy wall-time ratio per item, and
 the ratio of the two backends. Transformers runs first: an in-process vLLM engine binds this process's threads.
+Each pass starts with an empty vLLM prefix cache, so the greedy pass never reuses the prompts the Voting pass
+prefilled (in the judge stage it does: greedy runs first there, and the k samples reuse its prompt).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def measure(backend: str, args, records, settings: JudgeSettings) -> Figures:
 
     voting = [(r, build_sample_prompt(r, i, settings)[0]) for r in records for i in range(args.k)]
     formats = [ScoreFormat(r.n) for r, _ in voting]
+    clear_prefix_cache(sampler)
     start = time.perf_counter()
     out = sampler.generate(
         [p for _, p in voting],
@@ -64,6 +67,7 @@ def measure(backend: str, args, records, settings: JudgeSettings) -> Figures:
     tokens = sum(g.num_tokens for samples in out for g in samples)
 
     greedy = [build_sample_prompt(r, GREEDY, settings)[0] for r in records]
+    clear_prefix_cache(sampler)
     start = time.perf_counter()
     sampler.generate(
         greedy,
@@ -75,6 +79,13 @@ def measure(backend: str, args, records, settings: JudgeSettings) -> Figures:
     greedy_s = time.perf_counter() - start
     del sampler
     return Figures(backend, start_s, voting_s, greedy_s, tokens, len(voting))
+
+
+def clear_prefix_cache(sampler) -> None:
+    """Empty a vLLM engine's prefix cache (the transformers backend keeps none between calls)."""
+    llm = getattr(sampler, "llm", None)
+    if llm is not None and not llm.reset_prefix_cache():
+        raise RuntimeError("vLLM did not reset its prefix cache (requests still running?)")
 
 
 def main(args) -> int:
