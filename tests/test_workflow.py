@@ -288,6 +288,18 @@ def test_unknown_config_key_stops_the_run_naming_it(tmp_path, tiny_model_dir):
     assert "judge.tempature" in result.stdout + result.stderr
 
 
+def test_keys_that_disagree_stop_the_run_naming_key_and_value(tmp_path, tiny_model_dir):
+    """The Snakefile runs the same cross-key checks as `spct check-config`: a k above judge.k_max stops the run
+    before any job, not in the metrics job hours later."""
+    path = tiny_config(tmp_path, tiny_model_dir)
+    config = yaml.safe_load(path.read_text())
+    config["metrics"]["ks"] = [1, 2, 4]  # tiny.yaml: judge.k_max 2
+    path.write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path, "all", "--dry-run", check=False)
+    assert result.returncode != 0
+    assert "metrics.ks: 4 is above judge.k_max = 2" in result.stdout + result.stderr
+
+
 def test_malformed_data_line_stops_the_run_naming_file_and_line(tmp_path, tiny_model_dir):
     raw = tmp_path / "raw"
     subprocess.run(["cp", "-r", str(REPO / "data" / "raw"), str(raw)], check=True)
