@@ -65,6 +65,8 @@ def _delete(config: dict, dotted: str) -> dict:
         ("judge.k_max", 0, "judge.k_max"),
         ("judge.k_max", 4.0, "judge.k_max"),  # JSON Schema alone would take 4.0 for an integer
         ("metrics.ks", [1, 2.0], "metrics.ks.1"),
+        ("metrics.k_meta", 0, "metrics.k_meta"),
+        ("metrics.k_meta", 2.0, "metrics.k_meta"),
         ("judge.temperature", "0.5", "judge.temperature"),
         ("judge.temperature", 0, "judge.temperature"),
         ("judge.guarantee_score_format", "yes", "judge.guarantee_score_format"),
@@ -124,6 +126,7 @@ def test_integer_keys_take_integers_only(base_config):
     [
         ("metrics.ks", [1, 2, 16], "metrics.ks: 16 is above judge.k_max = 8"),
         ("judge.k_max", 4, "metrics.ks: 8 is above judge.k_max = 4"),
+        ("metrics.k_meta", 16, "metrics.k_meta: 16 is above the largest k in metrics.ks (8)"),
         ("format_check.benchmark", "rewardbench", "format_check.benchmark: 'rewardbench' is not one of"),
         ("judge.score_range", [10, 1], "judge.score_range: [10, 1] is not a range"),
         ("judge.single_score_range", [5, 5], "judge.single_score_range: [5, 5] is not a range"),
@@ -146,9 +149,11 @@ def test_every_disagreement_is_listed(base_config):
 
 
 def test_agreeing_edge_values_pass(base_config):
-    """k = k_max and a two-point range are fine; judge.single_score_range may be left out."""
+    """k = k_max, k_meta = the largest k and a two-point range are fine; judge.single_score_range and metrics.k_meta
+    may be left out."""
     config = _set(_set(base_config, "metrics.ks", [8]), "judge.score_range", [0, 1])
-    validate_config(_delete(config, "judge.single_score_range"))
+    validate_config(_set(config, "metrics.k_meta", 8))
+    validate_config(_delete(_delete(config, "judge.single_score_range"), "metrics.k_meta"))
 
 
 def test_paper_config_over_the_default_validates(base_config):

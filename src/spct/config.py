@@ -59,6 +59,15 @@ def _ks_within_k_max(config: Mapping[str, Any]) -> list[str]:
     return [f"metrics.ks: {k} is above judge.k_max = {k_max}" for k in config["metrics"]["ks"] if k > k_max]
 
 
+def _k_meta_within_ks(config: Mapping[str, Any]) -> list[str]:
+    # MetaRM@k keeps min(k, k_meta) samples (spct.grm.kept_by_meta_rm): with k_meta above every k in metrics.ks the
+    # meta RM would keep all samples of every k, so each MetaRM@k row would just repeat Voting@k.
+    k_meta, ks = config["metrics"].get("k_meta"), config["metrics"]["ks"]
+    if k_meta is None or k_meta <= max(ks):
+        return []
+    return [f"metrics.k_meta: {k_meta} is above the largest k in metrics.ks ({max(ks)}): it would keep every sample"]
+
+
 def _format_check_benchmark_configured(config: Mapping[str, Any]) -> list[str]:
     name = config["format_check"]["benchmark"]
     if name in config["benchmarks"]:
@@ -85,6 +94,7 @@ def cross_key_errors(config: Mapping[str, Any]) -> list[str]:
     otherwise fail (metrics, judge) run hours into a workflow. Expects a config the schema accepts."""
     return [
         *_ks_within_k_max(config),
+        *_k_meta_within_ks(config),
         *_format_check_benchmark_configured(config),
         *_score_ranges_ordered(config),
     ]

@@ -140,6 +140,12 @@ def rejective_dir(wildcards):
     return f"results/{wildcards.exp}/rejective/{MODEL_SPECS[wildcards.model]['variant']}"
 
 
+def metrics_params():
+    """metrics.k_meta: null is the paper's k/2, what every run did before the key existed; it is left out of the
+    params then, so adding the key to a config reruns no metrics job."""
+    return {k: v for k, v in config["metrics"].items() if not (k == "k_meta" and v is None)}
+
+
 def report_outputs(ablation):
     names = ["results.md", "results.csv", "table.csv", "results.png", "results_tokens.png", "metrics.json"]
     return expand("results/{exp}/report/{ablation}/{name}", exp=EXPERIMENT, ablation=ablation, name=names)

@@ -8,7 +8,7 @@ rule metrics:
     output:
         "results/{exp}/metrics/{model}/{benchmark}.json",
     params:
-        metrics=config["metrics"],
+        metrics=metrics_params(),
         benchmark=lambda wc: config["benchmarks"][wc.benchmark],
         tags=model_tags,
     log:
