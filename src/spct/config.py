@@ -110,6 +110,25 @@ def validate_config(config: Mapping[str, Any], source: str = "config", schema: d
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
 
 
+# Settings that only say how often a job saves what it has done so far (the judge's sample cache, Trainer
+# checkpoints), never what it computes. No rule has them as params, so changing one reruns nothing; the jobs read
+# them from the config instead (workflow/scripts/_common.py).
+IO_ONLY_KEYS = {"judge": ("cache_every",), "rft": ("save_steps",), "grpo": ("save_steps",), "meta_rm": ("save_steps",)}
+
+
+def stage_settings(config: Mapping[str, Any], section: str, ablation: str = "main") -> dict:
+    """A config section with one ablation's own overrides of it (config key ``ablation_overrides``: rft, grpo)."""
+    return {**config[section], **config.get("ablation_overrides", {}).get(ablation, {}).get(section, {})}
+
+
+def without_io_only(section: str, settings: Mapping[str, Any]) -> dict:
+    return {k: v for k, v in settings.items() if k not in IO_ONLY_KEYS.get(section, ())}
+
+
+def io_only(section: str, settings: Mapping[str, Any]) -> dict:
+    return {k: v for k, v in settings.items() if k in IO_ONLY_KEYS.get(section, ())}
+
+
 def load_config(path: str | Path) -> dict:
     config = yaml.safe_load(Path(path).read_text())
     validate_config(config, source=str(path))

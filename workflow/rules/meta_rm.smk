@@ -38,7 +38,7 @@ rule meta_rm:
     output:
         directory("results/{exp}/models/meta_rm"),
     params:
-        meta_rm=config["meta_rm"],
+        meta_rm=without_io_only("meta_rm", config["meta_rm"]),
         judge=judge_prompt_config(MODEL_SPECS[METARM_MODEL]["variant"]),
         training=config["training"],
     threads: 2
