@@ -501,6 +501,39 @@ def test_settings_that_change_results_rerun_their_jobs(touched_run, tmp_path, ke
         assert planned <= jobs, jobs
 
 
+def _planned_inputs(workdir: Path, target: str, snakefile: Path, *args: str) -> dict[str, set[str]]:
+    """Rule -> the declared inputs of its jobs that a dry run plans."""
+    cmd = [SNAKEMAKE, "-s", str(snakefile), "--directory", str(workdir), target, "-n", *args]
+    cmd += ["--configfile", str(workdir / "config.yaml")]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True)
+    planned: dict[str, set[str]] = {}
+    for job in re.finditer(r"^(?:local)?rule (\w+):\n((?:    .*\n)*)", result.stdout + result.stderr, re.MULTILINE):
+        inputs = re.search(r"^    input: (.*)$", job.group(2), re.MULTILINE)
+        planned.setdefault(job.group(1), set()).update(inputs.group(1).split(", ") if inputs else [])
+    return planned
+
+
+def test_editing_stages_py_reruns_every_rule_whose_script_calls_it(touched_run):
+    """Every rule's script calls spct.stages, so stages.py is a declared input of each: an edit (a newer mtime)
+    plans them all even with modification times as the only trigger. `publish` (no output, so always planned) is
+    the target here because it needs every rule of `all` too."""
+    workdir, snakefile = touched_run
+    scripts = (REPO / "workflow" / "scripts").glob("*.py")
+    callers = {script.stem for script in scripts if "from spct import stages" in script.read_text()}
+    assert len(callers) == 14  # a script is named after its rule
+    stages_py = snakefile.parent / "src" / "spct" / "stages.py"
+    before = stages_py.stat()
+    os.utime(stages_py)  # now: newer than every output of the touched run
+    try:
+        planned = _planned_inputs(workdir, "publish", snakefile, "--rerun-triggers", "mtime")
+    finally:
+        os.utime(stages_py, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert set(planned) == callers, planned.keys()
+    # Each rule declares it itself, not only inherits a rerun from upstream (a dry run names one reason per job).
+    for rule, inputs in planned.items():
+        assert str(stages_py) in inputs, rule
+
+
 def test_snakemake_lint_is_clean():
     result = subprocess.run(
         [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(REPO), "--lint"],

@@ -94,6 +94,8 @@ def finish_tracking(failed):
 
 
 def package_files(*modules):
+    """Paths of package modules (or folders) under src/spct. Each code input lists stages.py first, since every
+    script calls spct.stages, so that an edit there reruns the job as an edit to its script would."""
     return [f"{PACKAGE}/{m}" for m in modules]
 
 
