@@ -63,6 +63,10 @@ def _delete(config: dict, dotted: str) -> dict:
         # wrong types and values
         ("judge.k_max", "8", "judge.k_max"),
         ("judge.k_max", 0, "judge.k_max"),
+        ("judge.k_max", 4.0, "judge.k_max"),  # JSON Schema alone would take 4.0 for an integer
+        ("metrics.ks", [1, 2.0], "metrics.ks.1"),
+        ("metrics.k_meta", 0, "metrics.k_meta"),
+        ("metrics.k_meta", 2.0, "metrics.k_meta"),
         ("judge.temperature", "0.5", "judge.temperature"),
         ("judge.temperature", 0, "judge.temperature"),
         ("judge.guarantee_score_format", "yes", "judge.guarantee_score_format"),
@@ -110,6 +114,66 @@ def test_every_problem_is_listed(base_config):
         validate_config(config)
     message = str(info.value)
     assert "judge.tempature" in message and "metrics.repeats" in message
+
+
+def test_integer_keys_take_integers_only(base_config):
+    with pytest.raises(ConfigError, match=r"judge\.k_max'?: 4\.0 is not of type 'integer'"):
+        validate_config(_set(base_config, "judge.k_max", 4.0))
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("metrics.ks", [1, 2, 16], "metrics.ks: 16 is above judge.k_max = 8"),
+        ("judge.k_max", 4, "metrics.ks: 8 is above judge.k_max = 4"),
+        ("metrics.k_meta", 16, "metrics.k_meta: 16 is above the largest k in metrics.ks (8)"),
+        ("format_check.benchmark", "rewardbench", "format_check.benchmark: 'rewardbench' is not one of"),
+        ("judge.score_range", [10, 1], "judge.score_range: [10, 1] is not a range"),
+        ("judge.single_score_range", [5, 5], "judge.single_score_range: [5, 5] is not a range"),
+        ("training.single_score_range", [1, 0], "training.single_score_range: [1, 0] is not a range"),
+    ],
+)
+def test_keys_that_disagree_are_named_with_the_bad_value(base_config, key, value, message):
+    with pytest.raises(ConfigError) as info:
+        validate_config(_set(base_config, key, value))
+    assert message in str(info.value)
+
+
+def test_every_disagreement_is_listed(base_config):
+    config = _set(_set(base_config, "metrics.ks", [1, 9, 16]), "format_check.benchmark", "nope")
+    with pytest.raises(ConfigError) as info:
+        validate_config(config)
+    message = str(info.value)
+    for part in ("metrics.ks: 9 is above", "metrics.ks: 16 is above", "format_check.benchmark: 'nope'"):
+        assert part in message
+
+
+def test_agreeing_edge_values_pass(base_config):
+    """k = k_max, k_meta = the largest k and a two-point range are fine; judge.single_score_range and metrics.k_meta
+    may be left out."""
+    config = _set(_set(base_config, "metrics.ks", [8]), "judge.score_range", [0, 1])
+    validate_config(_set(config, "metrics.k_meta", 8))
+    validate_config(_delete(_delete(config, "judge.single_score_range"), "metrics.k_meta"))
+
+
+def test_paper_config_over_the_default_validates(base_config):
+    """`--configfile configs/paper.yaml` merges it over config.yaml: the merged config passes the cross-key checks."""
+    from snakemake.utils import update_config
+
+    merged = copy.deepcopy(base_config)
+    update_config(merged, yaml.safe_load((REPO / "configs" / "paper.yaml").read_text()))
+    validate_config(merged)
+
+
+def test_check_config_command_reports_disagreeing_keys(base_config, tmp_path, capsys):
+    from spct.cli import main
+
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(_set(base_config, "metrics.ks", [1, 16])))
+    assert main(["check-config", str(path)]) == 2
+    assert "metrics.ks: 16 is above judge.k_max = 8" in capsys.readouterr().err
+    path.write_text(yaml.safe_dump(base_config))
+    assert main(["check-config", str(path)]) == 0
 
 
 def test_error_names_the_source_file(base_config, tmp_path):

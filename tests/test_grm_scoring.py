@@ -10,6 +10,7 @@ import pytest
 from spct.grm.scoring import (
     default_k_meta,
     is_correct,
+    kept_by_meta_rm,
     metarm_select,
     metarm_vote,
     predict_best,
@@ -158,6 +159,21 @@ def test_metarm_select_bounds(meta_scores, k_meta):
 @pytest.mark.parametrize(("k", "k_meta"), [(1, 1), (2, 1), (3, 1), (4, 2), (8, 4), (16, 8), (32, 16)])
 def test_default_k_meta(k, k_meta):
     assert default_k_meta(k) == k_meta
+
+
+@pytest.mark.parametrize(
+    ("k", "k_meta", "kept"),
+    [(8, None, 4), (32, None, 16), (1, None, 1), (8, 2, 2), (2, 2, 2), (1, 2, 1), (4, 16, 4)],
+)
+def test_kept_by_meta_rm(k, k_meta, kept):
+    """null is the paper's k/2; an integer is kept for every k >= it, and a smaller k keeps all its samples."""
+    assert kept_by_meta_rm(k, k_meta) == kept
+
+
+@pytest.mark.parametrize(("k", "k_meta"), [(0, 2), (4, 0), (0, None)])
+def test_kept_by_meta_rm_rejects_nonpositive(k, k_meta):
+    with pytest.raises(ValueError):
+        kept_by_meta_rm(k, k_meta)
 
 
 @pytest.mark.parametrize("k", [0, -4])

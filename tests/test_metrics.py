@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from spct.grm import kept_by_meta_rm
 from spct.metrics import group_samples, roc_auc, sample_diagnostics, scaling_metrics
 from spct.records import Record
 
@@ -253,6 +254,94 @@ def test_metarm_uses_meta_scores_not_sample_order():
     bad = by_setting(scaling_metrics(records, judgments, ks=[4], repeats=2, meta_scores=prefer_wrong))
     assert good["metarm@4"]["accuracy"] == 1.0
     assert bad["metarm@4"]["accuracy"] == 0.0
+
+
+def _close_right_then_clear_wrong():
+    """Per item: a right sample [6, 5] rated 0.9 by the meta RM, then wrong ones [1, 10] rated 0.8, 0.1, 0.1.
+
+    MetaRM@4 is right only when it keeps the one top-rated sample: keeping two already sums to [7, 15].
+    """
+    records = [pair(f"p{i}") for i in range(4)]
+    judgments, meta = [], {}
+    samples, ratings = [[6, 5], [1, 10], [1, 10], [1, 10]], [0.9, 0.8, 0.1, 0.1]
+    for r in records:
+        judgments += judgments_for(r.id, [6, 5], samples)
+        meta.update({(r.id, i): rating for i, rating in enumerate(ratings)})
+    return records, judgments, meta
+
+
+def test_fixed_k_meta_keeps_that_many_samples():
+    records, judgments, meta = _close_right_then_clear_wrong()
+    paper = by_setting(scaling_metrics(records, judgments, ks=[4], repeats=2, meta_scores=meta))
+    fixed = by_setting(
+        scaling_metrics(
+            records, judgments, ks=[4], repeats=2, meta_scores=meta, k_meta=lambda k: kept_by_meta_rm(k, 1)
+        )
+    )
+    assert paper["metarm@4"]["accuracy"] == 0.0  # k/2 = 2 kept
+    assert fixed["metarm@4"]["accuracy"] == 1.0  # 1 kept
+    assert fixed["metarm@4"]["tokens_per_item"] == fixed["voting@4"]["tokens_per_item"]  # all 4 were generated
+
+
+def _draw_outcomes(row: dict) -> dict:
+    """A row without its name and bootstrap intervals, which are seeded by the setting's name."""
+    return {key: value for key, value in row.items() if key != "setting" and "_ci_" not in key}
+
+
+def test_k_below_a_fixed_k_meta_keeps_every_sample_so_metarm_equals_voting():
+    records, judgments, meta = _noisy_inputs()
+    rows = by_setting(
+        scaling_metrics(
+            records, judgments, ks=[1, 2, 4, 6], repeats=7, meta_scores=meta, k_meta=lambda k: kept_by_meta_rm(k, 4)
+        )
+    )
+    for k in (1, 2, 4):  # k <= k_meta: all k kept, on the same draws as Voting@k
+        assert _draw_outcomes(rows[f"metarm@{k}"]) == _draw_outcomes(rows[f"voting@{k}"]), k
+    assert _draw_outcomes(rows["metarm@6"]) != _draw_outcomes(rows["voting@6"])  # 4 of 6 kept: a real selection
+
+
+def _write_stage_inputs(tmp_path, records, judgments, meta):
+    import json
+
+    from spct.records import write_records
+
+    write_records(tmp_path / "items.jsonl", records)
+    rows = [{**r, "best_shown_at": 0} for r in judgments]  # the stage's position-bias diagnostic reads it
+    (tmp_path / "j.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    scores = [{"item_id": i, "sample": s, "score": v} for (i, s), v in sorted(meta.items())]
+    (tmp_path / "meta.json").write_text(json.dumps({"scores": scores}))
+
+
+def _run_metrics_stage(tmp_path, metrics_config, name):
+    from spct import stages
+
+    out = tmp_path / f"{name}.json"
+    stages.metrics(
+        tmp_path / "items.jsonl",
+        tmp_path / "j.jsonl",
+        out,
+        metrics_config,
+        {"subsets": ["pairs"]},
+        {"tracking_uri": f"sqlite:///{tmp_path / 'm.db'}", "experiment": "t"},
+        {"model": "m", "benchmark": "pairs"},
+        meta_scores_path=tmp_path / "meta.json",
+    )
+    return out
+
+
+def test_metrics_stage_reads_k_meta_and_null_is_the_default(tmp_path, monkeypatch):
+    """The metrics job passes metrics.k_meta on; null writes the very bytes a config without the key writes."""
+    import json
+
+    monkeypatch.setenv("RANK", "1")  # a non-main rank opens no MLflow run: only the output file matters here
+    _write_stage_inputs(tmp_path, *_close_right_then_clear_wrong())
+    base = {"ks": [1, 2, 4], "repeats": 3, "seed": 0}
+    without_key = _run_metrics_stage(tmp_path, base, "without_key").read_bytes()
+    assert _run_metrics_stage(tmp_path, {**base, "k_meta": None}, "null").read_bytes() == without_key
+    fixed = json.loads(_run_metrics_stage(tmp_path, {**base, "k_meta": 1}, "fixed").read_text())
+    paper = json.loads(without_key)
+    assert by_setting(paper["scaling"])["metarm@4"]["accuracy"] == 0.0
+    assert by_setting(fixed["scaling"])["metarm@4"]["accuracy"] == 1.0
 
 
 def test_no_metarm_rows_without_meta_scores():

@@ -24,6 +24,7 @@ def test_paper_config_is_valid_and_names_the_paper_model():
     assert PAPER["judge"]["score_range"] == [1, 10]
     assert PAPER["training"]["single_score_range"] == [0, 1]
     assert PAPER["judge"]["k_max"] == 32 and 32 in PAPER["metrics"]["ks"]
+    assert PAPER["metrics"]["k_meta"] is None  # MetaRM@k keeps k/2 (paper)
     assert PAPER["rejective_sampling"]["n_rft"] == 3 and PAPER["rejective_sampling"]["hinted"] is True
     assert set(PAPER["data"]["hub_sources"]) == {
         "ultrafeedback",

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -288,6 +290,18 @@ def test_unknown_config_key_stops_the_run_naming_it(tmp_path, tiny_model_dir):
     assert "judge.tempature" in result.stdout + result.stderr
 
 
+def test_keys_that_disagree_stop_the_run_naming_key_and_value(tmp_path, tiny_model_dir):
+    """The Snakefile runs the same cross-key checks as `spct check-config`: a k above judge.k_max stops the run
+    before any job, not in the metrics job hours later."""
+    path = tiny_config(tmp_path, tiny_model_dir)
+    config = yaml.safe_load(path.read_text())
+    config["metrics"]["ks"] = [1, 2, 4]  # tiny.yaml: judge.k_max 2
+    path.write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path, "all", "--dry-run", check=False)
+    assert result.returncode != 0
+    assert "metrics.ks: 4 is above judge.k_max = 2" in result.stdout + result.stderr
+
+
 def test_malformed_data_line_stops_the_run_naming_file_and_line(tmp_path, tiny_model_dir):
     raw = tmp_path / "raw"
     subprocess.run(["cp", "-r", str(REPO / "data" / "raw"), str(raw)], check=True)
@@ -342,9 +356,11 @@ def test_killed_judge_job_resumes_without_resampling(tmp_path, tiny_model_dir):
     assert f"{len(before)} judgment samples cached, {total - len(before)} to sample" in log
 
 
-def _planned_jobs(workdir: Path, target: str, configfile: Path | None = None) -> dict[str, int]:
+def _planned_jobs(
+    workdir: Path, target: str, configfile: Path | None = None, snakefile: Path = REPO / "Snakefile"
+) -> dict[str, int]:
     """Rule -> job count of a dry run."""
-    cmd = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), target, "-n", "--quiet", "rules"]
+    cmd = [SNAKEMAKE, "-s", str(snakefile), "--directory", str(workdir), target, "-n", "--quiet", "rules"]
     cmd += ["--configfile", str(configfile or workdir / "config.yaml")]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -381,6 +397,141 @@ def test_paper_config_plans_every_target(tmp_path):
     for target in ("all", "ablations"):
         jobs = _planned_jobs(tmp_path, target, configfile=REPO / "configs" / "paper.yaml")
         assert jobs["grpo"] >= 1 and jobs["download"] == 1
+
+
+# Rules whose output is a directory(...): their stand-in output must be a directory too.
+DIRECTORY_RULES = {"base_model", "rft", "grpo", "meta_rm"}
+
+
+def _stand_in_outputs(workdir: Path, snakefile: Path, target: str) -> None:
+    """An empty stand-in for every output a fresh run of ``target`` would write (listed by ``--summary``); JSON ones
+    hold ``{}``, since the onsuccess hook reads the reports' metrics.json."""
+    cmd = [SNAKEMAKE, "-s", str(snakefile), "--directory", str(workdir), target, "--summary"]
+    cmd += ["--configfile", str(workdir / "config.yaml")]
+    summary = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True).stdout
+    for line in summary.splitlines()[1:]:
+        output, _, rule, *_ = line.split("\t")
+        path = workdir / output
+        if rule in DIRECTORY_RULES:
+            path.mkdir(parents=True, exist_ok=True)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("{}" if path.suffix == ".json" else "")
+
+
+@pytest.fixture(scope="module")
+def touched_run(tmp_path_factory) -> tuple[Path, Path]:
+    """A finished tiny `all` run in seconds, with no job run: stand-in outputs marked complete by `snakemake
+    --touch`, which records every job's params, code and inputs as a real run does, so later dry runs plan reruns
+    as they would after a real run. Runs a copy of the workflow and package, so a test may change a package file's
+    mtime without touching the repository. Returns (working directory, Snakefile)."""
+    root = tmp_path_factory.mktemp("touched")
+    project = root / "project"
+    for part in ("workflow", "src", "envs"):
+        shutil.copytree(REPO / part, project / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(REPO / "Snakefile", project / "Snakefile")
+    workdir = root / "work"
+    workdir.mkdir()
+    tiny_config(workdir, root / "model")  # no job runs, so no model is needed
+    snakefile = project / "Snakefile"
+    _stand_in_outputs(workdir, snakefile, "all")
+    cmd = [SNAKEMAKE, "-s", str(snakefile), "--directory", str(workdir), "all", "--touch", "--cores", "1"]
+    subprocess.run(cmd + ["--configfile", str(workdir / "config.yaml")], capture_output=True, check=True, timeout=300)
+    assert _planned_jobs(workdir, "all", snakefile=snakefile) == {}
+    return workdir, snakefile
+
+
+def _changed_config(workdir: Path, out: Path, dotted: str, value) -> Path:
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    section, key = dotted.split(".")
+    config[section][key] = value
+    out.write_text(yaml.safe_dump(config))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("judge.cache_every", 7), ("rft.save_steps", 3), ("grpo.save_steps", 3), ("meta_rm.save_steps", 3)],
+)
+def test_how_often_a_job_saves_its_progress_reruns_nothing(touched_run, tmp_path, key, value):
+    """judge.cache_every (how often finished samples reach the cache) and the training stages' save_steps (Trainer
+    checkpoints) change no result: they are no rule's params, so changing one plans no job, least of all training
+    (rejective_sampling, rft, grpo, meta_rm_samples, meta_rm)."""
+    workdir, snakefile = touched_run
+    configfile = _changed_config(workdir, tmp_path / "config.yaml", key, value)
+    assert _planned_jobs(workdir, "all", configfile, snakefile) == {}
+
+
+def test_jobs_read_how_often_to_save_from_the_config(monkeypatch):
+    """What the rules leave out of their params, the scripts take from the config, with an ablation's overrides."""
+    monkeypatch.syspath_prepend(str(REPO / "workflow" / "scripts"))
+    from _common import io_settings
+
+    config = {
+        "judge": {"cache_every": 7, "k_max": 2},
+        "rft": {"save_steps": 3, "max_steps": 4},
+        "grpo": {"save_steps": 2, "beta": 0.1},
+        "ablation_overrides": {"rl_only": {"grpo": {"save_steps": 5}}},
+    }
+    smk = SimpleNamespace(config=config)
+    assert io_settings(smk, "judge") == {"cache_every": 7}
+    assert io_settings(smk, "rft") == {"save_steps": 3}
+    assert io_settings(smk, "grpo") == {"save_steps": 2}
+    assert io_settings(smk, "grpo", "rl_only") == {"save_steps": 5}
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "planned"),
+    [
+        # Controls: a setting that changes what is computed does rerun, so the test above can fail.
+        ("judge.max_new_tokens", 9, {"judge", "rejective_sampling", "rft", "grpo", "meta_rm_samples", "meta_rm"}),
+        ("rft.max_steps", 3, {"rft", "grpo"}),
+        # metrics.k_meta: null is what runs did before the key existed; an integer reruns metrics and reports only.
+        ("metrics.k_meta", None, set()),
+        ("metrics.k_meta", 1, {"metrics", "report"}),
+    ],
+)
+def test_settings_that_change_results_rerun_their_jobs(touched_run, tmp_path, key, value, planned):
+    workdir, snakefile = touched_run
+    configfile = _changed_config(workdir, tmp_path / "config.yaml", key, value)
+    jobs = set(_planned_jobs(workdir, "all", configfile, snakefile)) - {"all", "total"}
+    if key == "metrics.k_meta":
+        assert jobs == planned
+    else:
+        assert planned <= jobs, jobs
+
+
+def _planned_inputs(workdir: Path, target: str, snakefile: Path, *args: str) -> dict[str, set[str]]:
+    """Rule -> the declared inputs of its jobs that a dry run plans."""
+    cmd = [SNAKEMAKE, "-s", str(snakefile), "--directory", str(workdir), target, "-n", *args]
+    cmd += ["--configfile", str(workdir / "config.yaml")]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True)
+    planned: dict[str, set[str]] = {}
+    for job in re.finditer(r"^(?:local)?rule (\w+):\n((?:    .*\n)*)", result.stdout + result.stderr, re.MULTILINE):
+        inputs = re.search(r"^    input: (.*)$", job.group(2), re.MULTILINE)
+        planned.setdefault(job.group(1), set()).update(inputs.group(1).split(", ") if inputs else [])
+    return planned
+
+
+def test_editing_stages_py_reruns_every_rule_whose_script_calls_it(touched_run):
+    """Every rule's script calls spct.stages, so stages.py is a declared input of each: an edit (a newer mtime)
+    plans them all even with modification times as the only trigger. `publish` (no output, so always planned) is
+    the target here because it needs every rule of `all` too."""
+    workdir, snakefile = touched_run
+    scripts = (REPO / "workflow" / "scripts").glob("*.py")
+    callers = {script.stem for script in scripts if "from spct import stages" in script.read_text()}
+    assert len(callers) == 14  # a script is named after its rule
+    stages_py = snakefile.parent / "src" / "spct" / "stages.py"
+    before = stages_py.stat()
+    os.utime(stages_py)  # now: newer than every output of the touched run
+    try:
+        planned = _planned_inputs(workdir, "publish", snakefile, "--rerun-triggers", "mtime")
+    finally:
+        os.utime(stages_py, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert set(planned) == callers, planned.keys()
+    # Each rule declares it itself, not only inherits a rerun from upstream (a dry run names one reason per job).
+    for rule, inputs in planned.items():
+        assert str(stages_py) in inputs, rule
 
 
 def test_snakemake_lint_is_clean():

@@ -155,6 +155,7 @@ def scaling_metrics(
     (items with no valid selected sample), ``tokens_per_item`` (tokens generated for the setting: all k samples of
     MetaRM@k, not only the k_meta it keeps) and
     position bias (accuracy when most selected samples showed the best response first vs last).
+    ``k_meta(k)`` is how many of its k samples MetaRM@k keeps (``spct.grm.kept_by_meta_rm``; default k/2).
     """
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; expected one of {METRICS}")

@@ -238,6 +238,7 @@ def metrics(
     """Greedy, Voting@k and (given the meta RM's scores of these judgments) MetaRM@k for one model x benchmark,
     each scored by the benchmark's official metric (``spct.benchmarks.benchmark_metric``)."""
     from spct.benchmarks import benchmark_metric, paper_column
+    from spct.grm import kept_by_meta_rm
     from spct.judge import read_judgments
     from spct.metrics import position_bias, sample_diagnostics, scaling_metrics
 
@@ -267,6 +268,7 @@ def metrics(
             repeats=metrics_config.get("repeats", 20),
             seed=metrics_config.get("seed", 0),
             meta_scores=meta_scores,
+            k_meta=lambda k: kept_by_meta_rm(k, metrics_config.get("k_meta")),
             metric=metric,
         ),
         "diagnostics": {**sample_diagnostics(judgments), **position_bias(records, judgments)},

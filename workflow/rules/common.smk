@@ -1,7 +1,7 @@
 # Config validation, the model variants and ablations, wildcard constraints and the path helpers.
 import os
 
-from spct.config import validate_config
+from spct.config import stage_settings, validate_config, without_io_only
 from spct.tracking import checksum, config_hash, start_pipeline_runs
 
 validate_config(config, source="config")
@@ -94,6 +94,8 @@ def finish_tracking(failed):
 
 
 def package_files(*modules):
+    """Paths of package modules (or folders) under src/spct. Each code input lists stages.py first, since every
+    script calls spct.stages, so that an edit there reruns the job as an edit to its script would."""
     return [f"{PACKAGE}/{m}" for m in modules]
 
 
@@ -112,24 +114,27 @@ def init_model(wildcards):
 
 def stage_config(stage):
     """Params of a training stage (rft, grpo) for a model: the stage's section with its ablation's overrides
-    (config key ablation_overrides), so that changing one ablation's setting reruns only that ablation's jobs."""
+    (config key ablation_overrides), so that changing one ablation's setting reruns only that ablation's jobs.
+    Without save_steps (spct.config.IO_ONLY_KEYS: the job reads it from the config), so it retrains nothing."""
 
     def params(wildcards):
-        ablation = MODEL_SPECS[wildcards.model]["ablation"]
-        return {**config[stage], **config.get("ablation_overrides", {}).get(ablation, {}).get(stage, {})}
+        return without_io_only(stage, stage_settings(config, stage, MODEL_SPECS[wildcards.model]["ablation"]))
 
     return params
 
 
 def judge_config_for(wildcards):
-    """The judge settings with the model's prompt variant (no_principles models are judged without them)."""
-    return {**config["judge"], "prompt_variant": MODEL_SPECS[wildcards.model]["variant"]}
+    """The judge settings with the model's prompt variant (no_principles models are judged without them), without
+    judge.cache_every (the job reads it from the config: how often samples reach the cache changes none)."""
+    return without_io_only("judge", {**config["judge"], "prompt_variant": MODEL_SPECS[wildcards.model]["variant"]})
 
 
 def judge_prompt_config(variant):
     """What a judgment looks like, without judge.k_max: the number of evaluation samples per item is not a param of
-    any training or scoring rule, so raising k_max reruns only the judge jobs, which sample just the missing ones."""
-    return {**{k: v for k, v in config["judge"].items() if k != "k_max"}, "prompt_variant": variant}
+    any training or scoring rule, so raising k_max reruns only the judge jobs, which sample just the missing ones.
+    Nor judge.cache_every: how often samples reach the cache changes no sample, so it reruns nothing."""
+    settings = without_io_only("judge", config["judge"])
+    return {**{k: v for k, v in settings.items() if k != "k_max"}, "prompt_variant": variant}
 
 
 def model_prompt_config(wildcards):
@@ -138,6 +143,12 @@ def model_prompt_config(wildcards):
 
 def rejective_dir(wildcards):
     return f"results/{wildcards.exp}/rejective/{MODEL_SPECS[wildcards.model]['variant']}"
+
+
+def metrics_params():
+    """metrics.k_meta: null is the paper's k/2, what every run did before the key existed; it is left out of the
+    params then, so adding the key to a config reruns no metrics job."""
+    return {k: v for k, v in config["metrics"].items() if not (k == "k_meta" and v is None)}
 
 
 def report_outputs(ablation):

@@ -6,6 +6,8 @@ localrules:
 
 # Downloads need the internet, which cluster compute nodes often lack: a local rule runs on the login node.
 rule download:
+    input:
+        code=package_files("stages.py"),
     output:
         "results/{exp}/data/hub/download.json",
     params:
@@ -23,7 +25,7 @@ rule prepare_data:
     input:
         raw=config["data"]["raw_dir"],
         hub="results/{exp}/data/hub/download.json",
-        code=package_files("data", "records.py"),
+        code=package_files("stages.py", "data", "records.py"),
     output:
         train="results/{exp}/data/train.jsonl",
         eval="results/{exp}/data/eval.jsonl",
@@ -41,7 +43,7 @@ rule prepare_data:
 rule benchmark_items:
     input:
         eval="results/{exp}/data/eval.jsonl",
-        code=package_files("benchmarks.py", "data/benchmarks.py"),
+        code=package_files("stages.py", "benchmarks.py", "data/benchmarks.py"),
     output:
         "results/{exp}/data/benchmarks/{benchmark}.jsonl",
     params:

@@ -4,11 +4,11 @@ rule metrics:
         records="results/{exp}/data/benchmarks/{benchmark}.jsonl",
         judgments="results/{exp}/judgments/{model}/{benchmark}.jsonl",
         meta_scores=meta_scores_input,
-        code=package_files("metrics.py", "official_metrics.py", "benchmarks.py", "grm"),
+        code=package_files("stages.py", "metrics.py", "official_metrics.py", "benchmarks.py", "grm"),
     output:
         "results/{exp}/metrics/{model}/{benchmark}.json",
     params:
-        metrics=config["metrics"],
+        metrics=metrics_params(),
         benchmark=lambda wc: config["benchmarks"][wc.benchmark],
         tags=model_tags,
     log:

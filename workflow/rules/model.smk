@@ -4,6 +4,8 @@ localrules:
 
 
 rule base_model:
+    input:
+        code=package_files("stages.py"),
     output:
         directory("results/{exp}/models/base"),
     params:

@@ -8,6 +8,7 @@ localrules:
 rule publish:
     input:
         report_outputs("main"),
+        code=package_files("stages.py"),
     params:
         experiment=EXPERIMENT,
     log:

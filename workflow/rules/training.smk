@@ -7,7 +7,7 @@ rule rejective_sampling:
     input:
         model="results/{exp}/models/base",
         train="results/{exp}/data/train.jsonl",
-        code=package_files("judge.py", "grm", "sampling", "training/rejective_sampling.py"),
+        code=package_files("stages.py", "judge.py", "grm", "sampling", "training/rejective_sampling.py"),
     output:
         sft="results/{exp}/rejective/{variant}/sft.jsonl",
         trajectories="results/{exp}/rejective/{variant}/trajectories.jsonl",
@@ -34,7 +34,7 @@ rule rft:
     input:
         init=init_model,
         sft=lambda wc: f"{rejective_dir(wc)}/sft.jsonl",
-        code=package_files("training/rft.py", "training/checkpoints.py"),
+        code=package_files("stages.py", "training/rft.py", "training/checkpoints.py"),
     output:
         directory("results/{exp}/models/{model}"),
     wildcard_constraints:
@@ -59,7 +59,7 @@ rule grpo:
         init=init_model,
         train="results/{exp}/data/train.jsonl",
         item_stats=lambda wc: f"{rejective_dir(wc)}/items.jsonl",
-        code=package_files("training/grpo.py", "training/checkpoints.py", "grm"),
+        code=package_files("stages.py", "training/grpo.py", "training/checkpoints.py", "grm"),
     output:
         directory("results/{exp}/models/{model}"),
     wildcard_constraints:

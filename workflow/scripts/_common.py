@@ -1,4 +1,5 @@
-"""Shared by the workflow scripts: the job's log file, where it logs to MLflow, and the multi-GPU launcher."""
+"""Shared by the workflow scripts: the job's log file, where it logs to MLflow, how often it saves its progress, and
+the multi-GPU launcher."""
 
 import logging
 import os
@@ -6,6 +7,8 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+
+from spct.config import io_only, stage_settings
 
 LAUNCHED = "SPCT_ACCELERATE_CHILD"  # set in the processes `accelerate launch` started for a job
 
@@ -20,6 +23,12 @@ def log_to(path: str) -> None:
 def mlflow_config(smk) -> dict:
     """Read from the config, not a rule param: moving the tracking server must not rerun (or retrain) anything."""
     return {"tracking_uri": smk.config["mlflow"]["tracking_uri"], "experiment": smk.config["experiment"]}
+
+
+def io_settings(smk, section: str, ablation: str = "main") -> dict:
+    """Read from the config, not a rule param: how often a job saves its progress (judge.cache_every, save_steps;
+    spct.config.IO_ONLY_KEYS) changes none of its results, so changing it must rerun nothing."""
+    return io_only(section, stage_settings(smk.config, section, ablation))
 
 
 def relaunched_under_accelerate(smk) -> bool:

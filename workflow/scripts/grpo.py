@@ -1,5 +1,5 @@
 import torch
-from _common import log_to, mlflow_config, relaunched_under_accelerate
+from _common import io_settings, log_to, mlflow_config, relaunched_under_accelerate
 
 from spct import stages
 
@@ -16,7 +16,7 @@ def main(smk) -> None:
         out_dir=smk.output[0],
         judge_config=smk.params.judge,
         training_config=smk.params.training,
-        config=smk.params.grpo,
+        config={**smk.params.grpo, **io_settings(smk, "grpo", smk.params.tags["ablation"])},
         mlflow_config=mlflow_config(smk),
         tags=smk.params.tags,
     )

@@ -1,5 +1,5 @@
 import torch
-from _common import log_to, mlflow_config
+from _common import io_settings, log_to, mlflow_config
 
 from spct import stages
 
@@ -14,7 +14,7 @@ def main(smk) -> None:
             for name, items, out in zip(smk.params.benchmarks, smk.input.records, smk.output.judgments)
         },
         cache_dir=smk.params.cache_dir,
-        judge_config=smk.params.judge,
+        judge_config={**smk.params.judge, **io_settings(smk, "judge")},
         sampler_config=smk.params.sampler,
         mlflow_config=mlflow_config(smk),
         tags=smk.params.tags,

@@ -1,5 +1,5 @@
 import torch
-from _common import log_to, mlflow_config, relaunched_under_accelerate
+from _common import io_settings, log_to, mlflow_config, relaunched_under_accelerate
 
 from spct import stages
 
@@ -14,7 +14,7 @@ def main(smk) -> None:
         train_path=smk.input.train,
         trajectory_paths=[smk.input.rft_trajectories, smk.input.grm_samples],
         out_dir=smk.output[0],
-        config=smk.params.meta_rm,
+        config={**smk.params.meta_rm, **io_settings(smk, "meta_rm")},
         judge_config=smk.params.judge,
         training_config=smk.params.training,
         mlflow_config=mlflow_config(smk),

@@ -1,5 +1,5 @@
 import torch
-from _common import log_to
+from _common import io_settings, log_to
 
 from spct import stages
 
@@ -12,7 +12,7 @@ def main(smk) -> None:
         train_path=smk.input.train,
         out_path=smk.output[0],
         cache_dir=smk.params.cache_dir,
-        judge_config=smk.params.judge,
+        judge_config={**smk.params.judge, **io_settings(smk, "judge")},
         training_config=smk.params.training,
         max_items=smk.params.rejective.get("max_items"),
         n_samples=smk.params.n_samples,

@@ -1,7 +1,7 @@
 from pathlib import Path
 
 import torch
-from _common import log_to, mlflow_config
+from _common import io_settings, log_to, mlflow_config
 
 from spct import stages
 
@@ -14,7 +14,7 @@ def main(smk) -> None:
         train_path=smk.input.train,
         out_dir=Path(smk.output.sft).parent,
         cache_dir=smk.params.cache_dir,
-        judge_config=smk.params.judge,
+        judge_config={**smk.params.judge, **io_settings(smk, "judge")},
         config={**smk.params.training, **smk.params.rejective},
         sampler_config=smk.params.sampler,
         mlflow_config=mlflow_config(smk),

@@ -1,5 +1,5 @@
 import torch
-from _common import log_to, mlflow_config, relaunched_under_accelerate
+from _common import io_settings, log_to, mlflow_config, relaunched_under_accelerate
 
 from spct import stages
 
@@ -14,7 +14,7 @@ def main(smk) -> None:
         sft_path=smk.input.sft,
         out_dir=smk.output[0],
         data_kind=smk.params.data_kind,
-        config=smk.params.rft,
+        config={**smk.params.rft, **io_settings(smk, "rft", smk.params.tags["ablation"])},
         mlflow_config=mlflow_config(smk),
         tags=smk.params.tags,
     )

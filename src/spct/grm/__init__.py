@@ -21,6 +21,7 @@ from spct.grm.parsing import (
 from spct.grm.scoring import (
     default_k_meta,
     is_correct,
+    kept_by_meta_rm,
     metarm_select,
     metarm_vote,
     predict_best,
@@ -51,6 +52,7 @@ __all__ = [
     "find_score_match",
     "format_scores",
     "is_correct",
+    "kept_by_meta_rm",
     "metarm_select",
     "metarm_vote",
     "parse_judgment",

@@ -103,6 +103,20 @@ def default_k_meta(k: int) -> int:
     return max(1, k // 2)
 
 
+def kept_by_meta_rm(k: int, k_meta: int | None = None) -> int:
+    """How many of its k samples MetaRM@k votes over (config key ``metrics.k_meta``).
+
+    ``None`` is the paper's k/2 (``default_k_meta``). An integer keeps that many for every k >= it; a k below it
+    keeps all k samples, since the meta RM cannot keep more than were drawn, so there MetaRM@k votes exactly like
+    Voting@k on the same draw.
+    """
+    if k_meta is None:
+        return default_k_meta(k)
+    if k < 1 or k_meta < 1:
+        raise ValueError(f"k and k_meta must be >= 1, got k={k}, k_meta={k_meta}")
+    return min(k, k_meta)
+
+
 def metarm_select(meta_scores: Sequence[float], k_meta: int) -> list[int]:
     """MetaRM@k selection: indices of the `k_meta` highest meta-RM scores, in ascending index order.
 
