@@ -179,6 +179,13 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--invocation", default=None, help="an `invocation` tag; default: the latest invocation")
     p.set_defaults(func=_compare_runs)
 
+    p = sub.add_parser(
+        "compare-results", help="two runs' results folders: differing scores, and how many judgments agree"
+    )
+    p.add_argument("a", help="results/<experiment> of one run")
+    p.add_argument("b", help="results/<experiment> of the other")
+    p.set_defaults(func=lambda args: __import__("spct.reproducibility", fromlist=["main"]).main(args))
+
     p = sub.add_parser("job-times", help="wall time of every job of a Snakemake run, from its log")
     p.add_argument("log", help=".snakemake/log/<time>.snakemake.log")
     p.set_defaults(func=lambda args: __import__("spct.job_times", fromlist=["main"]).main(args))
