@@ -315,7 +315,7 @@ def test_no_held_out_split_trains_and_reports_no_auc(data, tiny_model_dir, tmp_p
 
 
 def test_scoring_model_is_bf16_where_the_hardware_has_it_with_an_fp32_head(data, trained):
-    """bf16 scoring (3x fp32's rate on this CPU) must rank like fp32: the head stays fp32, logits stay close."""
+    """bf16 scoring (2.4x fp32's rate on this CPU) must rank like fp32: the head stays fp32, logits stay close."""
     import torch
     from transformers import AutoModelForSequenceClassification
 

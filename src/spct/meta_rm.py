@@ -213,9 +213,9 @@ def _load_tokenizer(model_dir: str | os.PathLike):
 def load_meta_rm(model_dir: str | os.PathLike):
     """The trained meta RM and its tokenizer, ready to score.
 
-    Scoring runs in bf16 where the hardware has it (a GPU, or a CPU with AVX-512 BF16 / AMX: 3x fp32's rate here,
-    2,089 against 701 tokens/s), with the one-logit head kept in fp32 so that close scores of the k samples stay
-    distinct when MetaRM@k ranks them (a bf16 logit has 8 bits of mantissa).
+    Scoring runs in bf16 where the hardware has it (a GPU, or a CPU with AVX-512 BF16 / AMX: 2.4x fp32's rate here,
+    1,858 against 789 tokens/s, tools/cpu_speed_settings.py scoring), with the one-logit head kept in fp32 so that
+    close scores of the k samples stay distinct when MetaRM@k ranks them (a bf16 logit has 8 bits of mantissa).
     """
     import torch
     from transformers import AutoModelForSequenceClassification

@@ -225,7 +225,8 @@ def engine_args(
         "max_num_batched_tokens": max(context or 8192, 2048),
         # Prefix caching reuses whole blocks only: with the CPU default of 128 tokens, every request re-prefills up
         # to 127 tokens of a cached prompt, and phase 2 of the score guarantee re-prefills its phase-1 text. 32 is
-        # the smallest size CPU attention takes; on 40 prompts x 8 samples it sampled in 21 s against 38.5 s.
+        # the smallest size CPU attention takes; on 40 prompts x 8 samples it sampled in 21.0 s against 37.8 s
+        # (tools/cpu_speed_settings.py blocks).
         "block_size": 32,
         # auto: bf16 where the CPU has native bf16 dot products (AVX-512 BF16 / AMX), fp32 elsewhere.
         "dtype": ("bfloat16" if cpu_has_bf16() else "float32") if dtype == "auto" else dtype,
