@@ -320,7 +320,7 @@ def test_scoring_model_is_bf16_where_the_hardware_has_it_with_an_fp32_head(data,
     from transformers import AutoModelForSequenceClassification
 
     from spct.device import cpu_has_bf16
-    from spct.meta_rm import _logits, load_meta_rm
+    from spct.meta_rm import batched_logits, load_meta_rm
 
     _, out, _ = trained
     model, tokenizer = load_meta_rm(out)
@@ -330,6 +330,6 @@ def test_scoring_model_is_bf16_where_the_hardware_has_it_with_an_fp32_head(data,
     reference = AutoModelForSequenceClassification.from_pretrained(out, dtype=torch.float32)
     reference.config.pad_token_id = tokenizer.pad_token_id
     texts = [f"judgment {i}: " + "the first response is better. " * (i + 1) for i in range(6)]
-    fast = _logits(model, tokenizer, texts, 3, 128, "bf16")
-    exact = _logits(reference, tokenizer, texts, 3, 128, "fp32")
+    fast = batched_logits(model, tokenizer, texts, 3, 128, "bf16")
+    exact = batched_logits(reference, tokenizer, texts, 3, 128, "fp32")
     assert max(abs(a - b) for a, b in zip(fast, exact)) < 0.05 * max(1.0, max(abs(b) for b in exact))

@@ -59,7 +59,7 @@ def scoring(model: str) -> None:
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    from spct.meta_rm import _logits, load_meta_rm
+    from spct.meta_rm import batched_logits, load_meta_rm
 
     texts = [f"word {i} " * 400 for i in range(64)]
     fast, tokenizer = load_meta_rm(model)
@@ -67,7 +67,7 @@ def scoring(model: str) -> None:
     exact.config.pad_token_id = tokenizer.pad_token_id
     for name, scorer in (("fp32", exact), ("load_meta_rm (bf16 where native)", fast)):
         start = time.perf_counter()
-        _logits(scorer, tokenizer, texts, 8, 384, name)
+        batched_logits(scorer, tokenizer, texts, 8, 384, name)
         seconds = time.perf_counter() - start
         print(f"{name}: 64 x 384 tokens in {seconds:.1f} s, {64 * 384 / seconds:.0f} tokens/s")
 

@@ -236,7 +236,7 @@ def load_meta_rm(model_dir: str | os.PathLike):
     return model, tokenizer
 
 
-def _logits(model, tokenizer, texts: Sequence[str], batch_size: int, max_length: int, desc: str) -> list[float]:
+def batched_logits(model, tokenizer, texts: Sequence[str], batch_size: int, max_length: int, desc: str) -> list[float]:
     """The single logit of each text, batched (longest first, so batches pad little), in the order of ``texts``."""
     import torch
     from tqdm.auto import tqdm
@@ -468,7 +468,7 @@ def train_meta_rm(
         trainer.save_state()
         train_loss, global_step = result.training_loss, trainer.state.global_step
 
-    logits = _logits(
+    logits = batched_logits(
         trainer.model, tokenizer, [ex["text"] for ex in held_out], eval_batch_size, max_length, "held-out"
     )
     metrics = {
@@ -522,5 +522,7 @@ def score_trajectories(
     if not examples:
         return {}
     model, tokenizer = load_meta_rm(model_dir) if isinstance(model_dir, (str, os.PathLike)) else model_dir
-    logits = _logits(model, tokenizer, [ex["text"] for ex in examples], batch_size, max_length, "meta RM scores")
+    logits = batched_logits(
+        model, tokenizer, [ex["text"] for ex in examples], batch_size, max_length, "meta RM scores"
+    )
     return {(ex["item_id"], ex["sample"]): value for ex, value in zip(examples, logits)}

@@ -177,7 +177,7 @@ def meta_rm_scores(
     order, then its judgment). ``max_length`` defaults to the meta RM's training ``max_length``.
     """
     # score_trajectories needs ground truth labels, a query has none: the model and the batching are shared instead.
-    from spct.meta_rm import META_RM_FILE, _logits, load_meta_rm, meta_rm_text
+    from spct.meta_rm import META_RM_FILE, batched_logits, load_meta_rm, meta_rm_text
 
     meta_rm_dir = Path(meta_rm_dir)
     if max_length is None:
@@ -196,7 +196,7 @@ def meta_rm_scores(
             keys.append(query.id)
             texts.append(meta_rm_text(query, row, **text_options))  # type: ignore[arg-type]  # duck-typed Record
     model, tokenizer = load_meta_rm(meta_rm_dir)
-    logits = _logits(model, tokenizer, texts, batch_size, max_length, "meta RM scores")
+    logits = batched_logits(model, tokenizer, texts, batch_size, max_length, "meta RM scores")
     out: dict[str, list[float]] = {q.id: [] for q in queries}
     for key, value in zip(keys, logits):
         out[key].append(value)
