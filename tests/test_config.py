@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from spct.benchmarks import select_benchmark
 from spct.config import SCHEMA_PATH, ConfigError, load_config, validate_config
+from spct.data.selection import select_benchmark
 from spct.records import Record
 
 REPO = Path(__file__).resolve().parents[1]
@@ -254,7 +254,7 @@ def test_train_records_never_selected(records):
 
 def test_cap_keeps_both_labels_of_single_responses():
     """A ROC-AUC needs both labels: a cap of 4 over 1 wrong and 20 right single responses keeps the wrong one."""
-    from spct.benchmarks import stratified_cap
+    from spct.data.selection import stratified_cap
 
     singles = [
         Record(id=f"s{i}", source="t", subset="single", split="eval", prompt="Q", responses=["a"], label=int(i > 0))
@@ -267,7 +267,7 @@ def test_cap_keeps_both_labels_of_single_responses():
 def test_cap_takes_subsets_in_the_configured_order_and_drops_long_items():
     """One subset per section listed first: a cap of 3 holds all three sections. max_chars drops long items before
     the cap, so the cap still fills up."""
-    from spct.benchmarks import select_benchmark
+    from spct.data.selection import select_benchmark
 
     records = [
         Record(

@@ -2,7 +2,7 @@
 
     python tools/cpu_speed_settings.py blocks   MODEL_DIR   # vLLM KV block size 128 (CPU default) vs 32
     python tools/cpu_speed_settings.py training MODEL_DIR   # forward + backward, fp32 vs bf16 autocast
-    python tools/cpu_speed_settings.py scoring  MODEL_DIR   # meta RM scoring, fp32 vs bf16 (spct.meta_rm.load_meta_rm)
+    python tools/cpu_speed_settings.py scoring  MODEL_DIR   # meta RM scoring, fp32 vs bf16 (load_meta_rm)
 
 MODEL_DIR: e.g. results/embedded-default/models/base (the converted SmolLM2-135M). Each engine of `blocks` runs in
 a child process of its own, so the two block sizes do not share a prefix cache or threads.
@@ -59,7 +59,7 @@ def scoring(model: str) -> None:
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    from spct.meta_rm import batched_logits, load_meta_rm
+    from spct.training.meta_rm import batched_logits, load_meta_rm
 
     texts = [f"word {i} " * 400 for i in range(64)]
     fast, tokenizer = load_meta_rm(model)

@@ -54,8 +54,8 @@ def prepare_data(raw_dir: Path, out_dir: Path, download_summary: Path | None = N
 
 def benchmark_items(eval_path: Path, name: str, spec: Mapping[str, Any], out_path: Path):
     """The items of one configured benchmark: a reconstruction from the eval split, or a published benchmark
-    from local files or the hub (``spct.benchmarks.load_benchmark_items``)."""
-    from spct.benchmarks import load_benchmark_items
+    from local files or the hub (``spct.evaluation.benchmarks.load_benchmark_items``)."""
+    from spct.evaluation.benchmarks import load_benchmark_items
 
     records = load_benchmark_items(name, spec, read_records(eval_path))
     write_records(out_path, records)
@@ -117,8 +117,8 @@ def judge(
 def judge_benchmark(
     sampler, model_path, items_path, out_path, cache_dir, judge_config, sampler_config, mlflow_config, tags, startup
 ) -> dict[str, int]:
-    from spct.judge import read_judgments, run_judgments
-    from spct.metrics import sample_diagnostics
+    from spct.evaluation.scaling import sample_diagnostics
+    from spct.sampling.judgments import read_judgments, run_judgments
 
     settings = judge_settings(judge_config)
     records = read_records(items_path)
@@ -163,8 +163,8 @@ def format_check(
     Measured and reported next to the guaranteed results, so a forced format never hides how often the model
     itself fails to write a score line. Runs on the judge's sampler (the judge job calls it).
     """
-    from spct.judge import read_judgments, run_judgments
-    from spct.metrics import sample_diagnostics
+    from spct.evaluation.scaling import sample_diagnostics
+    from spct.sampling.judgments import read_judgments, run_judgments
 
     free_config = {
         **judge_config,
@@ -192,7 +192,7 @@ def format_check(
 
 
 def judge_settings(judge_config: Mapping[str, Any]):
-    from spct.judge import JudgeSettings
+    from spct.sampling.judgments import JudgeSettings
 
     # k_max and cache_every do not change what a sample looks like, so they stay out of the cache fingerprint.
     fields = {k: v for k, v in judge_config.items() if k not in ("k_max", "cache_every")}
@@ -236,11 +236,11 @@ def metrics(
     meta_scores_path: Path | None = None,
 ) -> dict:
     """Greedy, Voting@k and (given the meta RM's scores of these judgments) MetaRM@k for one model x benchmark,
-    each scored by the benchmark's official metric (``spct.benchmarks.benchmark_metric``)."""
-    from spct.benchmarks import benchmark_metric, paper_column
+    each scored by the benchmark's official metric (``spct.evaluation.benchmarks.benchmark_metric``)."""
+    from spct.evaluation.benchmarks import benchmark_metric, paper_column
+    from spct.evaluation.scaling import position_bias, sample_diagnostics, scaling_metrics
     from spct.grm import kept_by_meta_rm
-    from spct.judge import read_judgments
-    from spct.metrics import position_bias, sample_diagnostics, scaling_metrics
+    from spct.sampling.judgments import read_judgments
 
     records = read_records(items_path)
     judgments = read_judgments(judgments_path)
@@ -297,9 +297,9 @@ def report(
     tags: Mapping[str, str],
     params: Mapping[str, Any],
 ) -> None:
-    """The results report (``spct.report.write_report``); ``outputs`` names its files: markdown, csv, table, plot,
-    tokens_plot and summary."""
-    from spct.report import write_report
+    """The results report (``spct.evaluation.report.write_report``); ``outputs`` names its files: markdown, csv,
+    table, plot, tokens_plot and summary."""
+    from spct.evaluation.report import write_report
 
     table = write_report(
         metrics_paths,
@@ -387,8 +387,8 @@ def rejective_sampling(
     Writes ``sft.jsonl`` (accepted trajectories as chat examples), ``trajectories.jsonl`` (every non-hinted
     trajectory with its Eq. 10 label: meta-RM data), ``items.jsonl`` (per-item statistics) and ``summary.json``.
     """
-    from spct.judge import read_judgments, run_judgments
     from spct.sampling import load_sampler
+    from spct.sampling.judgments import read_judgments, run_judgments
     from spct.training.rejective_sampling import RejectiveSamplingConfig, sample_plan, select_trajectories, summarise
 
     out_dir = Path(out_dir)
@@ -510,8 +510,8 @@ def meta_rm_samples(
     sampler_config: Mapping[str, Any],
 ) -> dict:
     """N fresh samples per training item from the trained GRM: meta-RM data on the GRM's own policy."""
-    from spct.judge import run_judgments
     from spct.sampling import load_sampler
+    from spct.sampling.judgments import run_judgments
 
     settings = training_judge_settings(judge_config, training_config)
     records = _train_items(train_path, max_items)
@@ -541,8 +541,8 @@ def meta_rm(
     tags: Mapping[str, str],
 ) -> dict:
     """Train the meta RM with BCE on Eq. 10-labelled trajectories; reports held-out ROC-AUC."""
-    from spct.judge import read_judgments
-    from spct.meta_rm import label_trajectories, train_meta_rm
+    from spct.sampling.judgments import read_judgments
+    from spct.training.meta_rm import label_trajectories, train_meta_rm
 
     records = {r.id: r for r in read_records(train_path)}
     rows = [row for path in trajectory_paths for row in read_judgments(path)]
@@ -572,8 +572,8 @@ def meta_scores(
 ) -> None:
     """The meta RM's score of every sampled evaluation judgment (MetaRM@k keeps the top k_meta), for every
     benchmark ``{name: (items_path, judgments_path, out_path)}`` on one loaded meta RM."""
-    from spct.judge import read_judgments
-    from spct.meta_rm import load_meta_rm, score_trajectories
+    from spct.sampling.judgments import read_judgments
+    from spct.training.meta_rm import load_meta_rm, score_trajectories
 
     meta_rm = load_meta_rm(meta_rm_dir)
     for name, (items_path, judgments_path, out_path) in benchmarks.items():

@@ -43,7 +43,7 @@ rule prepare_data:
 rule benchmark_items:
     input:
         eval="results/{exp}/data/eval.jsonl",
-        code=package_files("stages.py", "benchmarks.py", "data/benchmarks.py"),
+        code=package_files("stages.py", "evaluation/benchmarks.py", "data/selection.py", "data/benchmark_sources.py"),
     output:
         "results/{exp}/data/benchmarks/{benchmark}.jsonl",
     params:

@@ -7,7 +7,7 @@ rule judge:
         model="results/{exp}/models/{model}",
         records=expand("results/{{exp}}/data/benchmarks/{benchmark}.jsonl", benchmark=BENCHMARKS),
         check_records=lambda wc: f"results/{wc.exp}/data/benchmarks/{config['format_check']['benchmark']}.jsonl",
-        code=package_files("stages.py", "judge.py", "grm", "sampling"),
+        code=package_files("stages.py", "grm", "sampling"),
     output:
         judgments=expand("results/{{exp}}/judgments/{{model}}/{benchmark}.jsonl", benchmark=BENCHMARKS),
         # The same judge with the score-format guarantee OFF on a few items: the parse rate the model reaches by

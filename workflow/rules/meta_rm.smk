@@ -7,7 +7,7 @@ rule meta_rm_samples:
     input:
         model=f"results/{{exp}}/models/{METARM_MODEL}",
         train="results/{exp}/data/train.jsonl",
-        code=package_files("stages.py", "judge.py", "grm", "sampling"),
+        code=package_files("stages.py", "grm", "sampling"),
     output:
         "results/{exp}/meta_rm/grm_samples.jsonl",
     params:
@@ -34,7 +34,7 @@ rule meta_rm:
         train="results/{exp}/data/train.jsonl",
         rft_trajectories="results/{exp}/rejective/principles/trajectories.jsonl",
         grm_samples="results/{exp}/meta_rm/grm_samples.jsonl",
-        code=package_files("stages.py", "meta_rm.py"),
+        code=package_files("stages.py", "training/meta_rm.py"),
     output:
         directory("results/{exp}/models/meta_rm"),
     params:
@@ -58,7 +58,7 @@ rule meta_scores:
         meta_rm="results/{exp}/models/meta_rm",
         records=expand("results/{{exp}}/data/benchmarks/{benchmark}.jsonl", benchmark=BENCHMARKS),
         judgments=expand("results/{{exp}}/judgments/{{model}}/{benchmark}.jsonl", benchmark=BENCHMARKS),
-        code=package_files("stages.py", "meta_rm.py"),
+        code=package_files("stages.py", "training/meta_rm.py"),
     output:
         expand("results/{{exp}}/meta_scores/{{model}}/{benchmark}.json", benchmark=BENCHMARKS),
     params:

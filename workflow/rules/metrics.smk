@@ -4,7 +4,7 @@ rule metrics:
         records="results/{exp}/data/benchmarks/{benchmark}.jsonl",
         judgments="results/{exp}/judgments/{model}/{benchmark}.jsonl",
         meta_scores=meta_scores_input,
-        code=package_files("stages.py", "metrics.py", "official_metrics.py", "benchmarks.py", "grm"),
+        code=package_files("stages.py", "evaluation", "grm"),
     output:
         "results/{exp}/metrics/{model}/{benchmark}.json",
     params:

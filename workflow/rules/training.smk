@@ -7,7 +7,7 @@ rule rejective_sampling:
     input:
         model="results/{exp}/models/base",
         train="results/{exp}/data/train.jsonl",
-        code=package_files("stages.py", "judge.py", "grm", "sampling", "training/rejective_sampling.py"),
+        code=package_files("stages.py", "grm", "sampling", "training/rejective_sampling.py"),
     output:
         sft="results/{exp}/rejective/{variant}/sft.jsonl",
         trajectories="results/{exp}/rejective/{variant}/trajectories.jsonl",

@@ -30,10 +30,10 @@ import torch
 
 from spct.device import native_bf16
 from spct.grm import parse_judgment, rule_reward, shown_index
-from spct.judge import JudgeSettings, build_sample_prompt
 from spct.records import Record
 from spct.sampling import ScoreFormat
 from spct.sampling.base import fitting_indices, render_chat, vllm_available
+from spct.sampling.judgments import JudgeSettings, build_sample_prompt
 from spct.training.checkpoints import checkpoint_dir, last_checkpoint, publish_trained
 
 log = logging.getLogger(__name__)

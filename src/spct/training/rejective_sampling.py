@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from spct.grm import is_correct
-from spct.judge import HINTED, JudgeSettings, build_sample_prompt
 from spct.records import Record
+from spct.sampling.judgments import HINTED, JudgeSettings, build_sample_prompt
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ bias); their scores are mapped back to the input order and summed over the valid
 RM, every sample is rated and only the k_meta best vote (MetaRM@k). There is no ground truth here: a ``Query``
 has no best response or label, so nothing is scored for correctness.
 
-Samples go to a cache file as they finish (the rows of ``spct.judge``, keyed by (query id, sample index)), so a
-killed run resumes and a rerun with a larger k only samples what is missing.
+Samples go to a cache file as they finish (the rows of ``spct.sampling.judgments``, keyed by (query id, sample
+index)), so a killed run resumes and a rerun with a larger k only samples what is missing.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from typing import Any, ClassVar
 from tqdm.auto import tqdm
 
 from spct.grm import default_k_meta, metarm_select, predict_best, vote
-
-# Private helpers of spct.judge, reused so that the cache format and chunking stay identical to run_judgments.
-from spct.judge import JudgeSettings, append_rows, chunks_by_item, read_cache, reusable, sample_chunk
 from spct.sampling import Sampler
+
+# Helpers of spct.sampling.judgments, reused so that the cache format and chunking stay identical to run_judgments.
+from spct.sampling.judgments import JudgeSettings, append_rows, chunks_by_item, read_cache, reusable, sample_chunk
 
 QUERY_KEYS = ("id", "prompt", "responses", "reference")
 
@@ -119,7 +119,7 @@ def _short(value: Any) -> str:
 
 def cache_path_for(out_path: str | os.PathLike, settings: JudgeSettings, model: str | os.PathLike) -> Path:
     """The cache next to the output; its name carries the settings' and model's fingerprint (like
-    ``spct.judge``), so changed settings or a retrained model never reuse stale samples."""
+    ``spct.sampling.judgments``), so changed settings or a retrained model never reuse stale samples."""
     out = Path(out_path)
     return out.with_name(f"{out.stem}.cache-{settings.fingerprint(model)}.jsonl")
 
@@ -134,7 +134,7 @@ def sample_judgments(
 ) -> dict[str, list[dict]]:
     """k judgment rows per query (samples ``0..k-1``, scores in input order), sampling only what the cache lacks.
 
-    Returns query id -> rows in sample order. Rows are those of ``spct.judge.judgment_row`` plus ``query``
+    Returns query id -> rows in sample order. Rows are those of ``spct.sampling.judgments.judgment_row`` plus ``query``
     (the query's content digest).
     """
     if k < 1:
@@ -173,11 +173,11 @@ def meta_rm_scores(
 ) -> dict[str, list[float]]:
     """The meta RM's logit for every sampled judgment: query id -> one score per row.
 
-    The meta RM reads what it was trained on (``spct.meta_rm.meta_rm_text``: the judge prompt in the sample's own
-    order, then its judgment). ``max_length`` defaults to the meta RM's training ``max_length``.
+    The meta RM reads what it was trained on (``spct.training.meta_rm.meta_rm_text``: the judge prompt in the
+    sample's own order, then its judgment). ``max_length`` defaults to the meta RM's training ``max_length``.
     """
     # score_trajectories needs ground truth labels, a query has none: the model and the batching are shared instead.
-    from spct.meta_rm import META_RM_FILE, batched_logits, load_meta_rm, meta_rm_text
+    from spct.training.meta_rm import META_RM_FILE, batched_logits, load_meta_rm, meta_rm_text
 
     meta_rm_dir = Path(meta_rm_dir)
     if max_length is None:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from spct.cli import main
-from spct.score import Query, aggregate, read_queries
+from spct.cli.judge import Query, aggregate, read_queries
 
 QUERIES = [
     {"id": "pair", "prompt": "What is 2 + 2?", "responses": ["4", "5"]},
@@ -157,7 +157,7 @@ def test_aggregate_ties_invalid_samples_and_meta_selection():
 
 
 def test_meta_rm_keeps_k_meta_samples(tiny_model_dir, tmp_path):
-    from spct.meta_rm import train_meta_rm
+    from spct.training.meta_rm import train_meta_rm
 
     examples = [
         {

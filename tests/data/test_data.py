@@ -33,7 +33,7 @@ from spct.data.__main__ import main
 from spct.data.prepare import check_disjoint_splits, check_unique_ids, drop_train_overlap
 from spct.records import Record, RecordError, read_records
 
-RAW = Path(__file__).resolve().parent.parent / "data" / "raw"
+RAW = Path(__file__).resolve().parents[2] / "data" / "raw"
 
 
 def write_json(path: Path, data: object) -> Path:

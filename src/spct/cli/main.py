@@ -45,10 +45,10 @@ def _prepare_data(args) -> int:
 
 def _judge(args) -> int:
     """Score the responses to each query with k sampled judgments (Voting@k, or MetaRM@k with --meta-rm)."""
-    from spct.judge import JudgeSettings
+    from spct.cli.judge import cache_path_for, judge_queries, read_queries
     from spct.records import write_jsonl_atomic
     from spct.sampling import load_sampler
-    from spct.score import cache_path_for, judge_queries, read_queries
+    from spct.sampling.judgments import JudgeSettings
     from spct.stages import sampler_options
 
     low, high = args.score_range
@@ -106,7 +106,7 @@ def _diff_weights(args) -> int:
 
 
 def _benchmark_sampler(args) -> int:
-    from spct.bench_sampler import main as bench_main
+    from spct.cli.benchmark_sampler import main as bench_main
 
     return bench_main(args)
 
@@ -184,11 +184,11 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("a", help="results/<experiment> of one run")
     p.add_argument("b", help="results/<experiment> of the other")
-    p.set_defaults(func=lambda args: __import__("spct.reproducibility", fromlist=["main"]).main(args))
+    p.set_defaults(func=lambda args: __import__("spct.evaluation.compare", fromlist=["main"]).main(args))
 
     p = sub.add_parser("job-times", help="wall time of every job of a Snakemake run, from its log")
     p.add_argument("log", help=".snakemake/log/<time>.snakemake.log")
-    p.set_defaults(func=lambda args: __import__("spct.job_times", fromlist=["main"]).main(args))
+    p.set_defaults(func=lambda args: __import__("spct.cli.job_times", fromlist=["main"]).main(args))
 
     p = sub.add_parser("benchmark-sampler", help="the vLLM and transformers samplers side by side on one judge pass")
     p.add_argument("--model", required=True)

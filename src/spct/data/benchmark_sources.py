@@ -4,9 +4,9 @@
 - ``ppe_preference`` (lmarena-ai/PPE-Human-Preference-V1, split ``test``): human-preference pairs, ties dropped;
 - ``ppe_mmlu_pro``, ``ppe_math``, ``ppe_gpqa``, ``ppe_mbpp_plus``, ``ppe_ifeval`` (lmarena-ai/PPE-<set>-Best-of-K,
   split ``train``): one pair per ``sampled_conflict_pairs`` entry (one correct, one incorrect response), subset =
-  the domain as ``spct.official_metrics.PPE_CORRECTNESS_DOMAINS`` spells it; ``ppe_correctness`` loads all five;
+  the domain as ``spct.evaluation.official.PPE_CORRECTNESS_DOMAINS`` spells it; ``ppe_correctness`` loads all five;
 - ``rmb`` (RMB JSON files, local only): pairwise -> pairs, best-of-N -> list records, subset = one of
-  ``spct.official_metrics.RMB_PARTS``;
+  ``spct.evaluation.official.RMB_PARTS``;
 - ``realmistake`` (local JSON/JSONL only; never bundled): single responses, label 1 = ``no_error`` (Eq. 10).
 
 ``load_benchmark(name, path=None, columns=None, max_items=None)`` reads local files in the published format when
@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spct.benchmarks import stratified_cap
 from spct.data.converters import Skipped, _count, ordered_pair, render_conversation
 from spct.data.hub import _blank, hub_unreachable_reason, offline_reason
 from spct.data.raw import RawDataError, RawRow, read_json_array, read_jsonl
-from spct.official_metrics import PPE_CORRECTNESS_DOMAINS, RMB_PARTS
+from spct.data.selection import stratified_cap
+from spct.evaluation.official import PPE_CORRECTNESS_DOMAINS, RMB_PARTS
 from spct.records import Record
 
 SPLIT = "eval"  # every benchmark here is evaluation data
@@ -840,7 +840,7 @@ def load_benchmark(
 
     With ``path`` read local files in the published format (see ``load_local``), else the hub (see
     ``fetch_benchmark_rows``). ``columns`` overrides the column mapping; ``max_items`` caps the records the way the
-    workflow does (``spct.benchmarks.stratified_cap``: round-robin over subsets and labels, hash order);
+    workflow does (``spct.evaluation.benchmarks.stratified_cap``: round-robin over subsets and labels, hash order);
     ``skipped`` counts dropped items by ``"<subset>: <reason>"``.
     """
     if name not in GROUPS:

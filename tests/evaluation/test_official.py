@@ -1,4 +1,4 @@
-"""Official benchmark metrics (spct.official_metrics): hand-computed cases and the cross-check against rewardbench."""
+"""Official benchmark metrics (spct.evaluation.official): hand-computed cases, the cross-check against rewardbench."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from spct.official_metrics import (
+from spct.evaluation.official import (
     PPE_CORRECTNESS_DOMAINS,
     REWARDBENCH_EXAMPLE_COUNTS,
     REWARDBENCH_SUBSET_MAPPING,
@@ -27,7 +27,7 @@ from spct.official_metrics import (
 # package 0.1.4 (wheel rewardbench-0.1.4-py3-none-any.whl,
 # sha256 4ea9db0aa7c56fd5c048a5146fba1b7b137b119485e94de609ca4c8a5e546f38). The same file on GitHub
 # (allenai/reward-bench @ a32e272b3e018467f742a1b4d18c4cc3d0317d31) differs only in swapping the two XSTest
-# counts (should-refuse 250, should-respond 154); see spct.official_metrics.
+# counts (should-refuse 250, should-respond 154); see spct.evaluation.official.
 UPSTREAM_CONSTANTS = """\
 EXAMPLE_COUNTS = {
     "alpacaeval-easy": 100,

@@ -4,8 +4,8 @@ The meta RM reads one sampled judgment of the GRM (the judge prompt with the res
 saw them, followed by its principles, critique and score line) and predicts, with one logit, whether the
 judgment is correct by Eq. 10. It is a sequence-classification head (``num_labels=1``) on the same backbone
 family as the GRM, trained with binary cross-entropy (paper: lr 1e-5, batch 512). At inference it scores all k
-trajectories of an item; MetaRM@k keeps the k_meta best and votes over them (``spct.metrics.scaling_metrics``
-with ``meta_scores=score_trajectories(...)``).
+trajectories of an item; MetaRM@k keeps the k_meta best and votes over them
+(``spct.evaluation.scaling.scaling_metrics`` with ``meta_scores=score_trajectories(...)``).
 
 Steps: ``label_trajectories`` (records + judgment rows -> texts with Eq. 10 labels), ``split_by_item``,
 ``train_meta_rm`` (transformers ``Trainer``, resumable), ``score_trajectories``.
@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from spct.device import native_bf16
+from spct.evaluation.scaling import roc_auc
 from spct.grm import DEFAULT_SCORE_RANGE, apply_permutation, is_correct
 from spct.grm.prompts import build_judge_prompt
-from spct.judge import GREEDY, HINTED, model_fingerprint
-from spct.metrics import roc_auc
 from spct.records import Record
+from spct.sampling.judgments import GREEDY, HINTED, model_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def meta_rm_text(
 
     Args:
         record (`Record`): the judged item.
-        row (`Mapping`): one judgment row of ``spct.judge`` (``permutation``, ``text``).
+        row (`Mapping`): one judgment row of ``spct.sampling.judgments`` (``permutation``, ``text``).
         variant (`str`, *optional*, defaults to `"principles"`): the judge prompt variant the samples used.
         score_range (`tuple[int, int]`, *optional*, defaults to `(1, 10)`): the score range the samples' prompt
             showed for pairs and lists (``JudgeSettings.score_range``).
@@ -514,8 +514,8 @@ def score_trajectories(
     """The meta RM's logit for every sampled (non-greedy, non-hinted) judgment row, keyed ``(item_id, int sample)``.
 
     ``model_dir`` is the meta RM's directory, or the ``(model, tokenizer)`` of ``load_meta_rm`` to score several
-    benchmarks on one loaded model. The keys are what ``spct.metrics.scaling_metrics(..., meta_scores=...)`` looks
-    up. ``text_options`` are those
+    benchmarks on one loaded model. The keys are what
+    ``spct.evaluation.scaling.scaling_metrics(..., meta_scores=...)`` looks up. ``text_options`` are those
     of ``meta_rm_text`` and must describe how these rows were sampled (e.g. ``variant="no_principles"``).
     """
     examples = label_trajectories(records, rows, **text_options)

@@ -8,10 +8,10 @@ import pytest
 
 from spct.grm import apply_permutation
 from spct.grm.prompts import build_judge_prompt
-from spct.judge import GREEDY, JudgeSettings, build_sample_prompt, read_cache, run_judgments, sample_ids
 from spct.records import Record
 from spct.sampling import Generation
 from spct.sampling.base import TOO_LONG
+from spct.sampling.judgments import GREEDY, JudgeSettings, build_sample_prompt, read_cache, run_judgments, sample_ids
 
 
 def make_records(count: int = 3) -> list[Record]:

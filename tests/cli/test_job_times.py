@@ -1,6 +1,6 @@
 """`spct job-times`: per-job wall times read back from a Snakemake log."""
 
-from spct.job_times import job_times
+from spct.cli.job_times import job_times
 
 LOG = """\
 Job stats:

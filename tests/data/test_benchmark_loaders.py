@@ -1,4 +1,4 @@
-"""Benchmark loaders (spct.data.benchmarks): small files in each published format, written here -> eval records.
+"""Benchmark loaders (spct.data.benchmark_sources): small files in each published format, written here -> eval records.
 
 ReaLMistake rows are synthetic: the real data must never be bundled or republished.
 """
@@ -11,9 +11,8 @@ from collections import Counter
 import datasets
 import pytest
 
-from spct.benchmarks import stratified_cap
-from spct.data import benchmarks
-from spct.data.benchmarks import (
+from spct.data import benchmark_sources as benchmarks
+from spct.data.benchmark_sources import (
     BENCHMARK_SOURCES,
     BenchmarkUnavailable,
     convert_ppe_correctness,
@@ -25,7 +24,8 @@ from spct.data.benchmarks import (
     shuffled_best,
 )
 from spct.data.raw import RawDataError
-from spct.official_metrics import PPE_CORRECTNESS_DOMAINS, RMB_PARTS
+from spct.data.selection import stratified_cap
+from spct.evaluation.official import PPE_CORRECTNESS_DOMAINS, RMB_PARTS
 from spct.records import Record, validate_record_fields
 
 
@@ -404,13 +404,13 @@ def test_sources_documented():
     assert BENCHMARK_SOURCES["ppe_preference"].hub_id == "lmarena-ai/PPE-Human-Preference-V1"
 
 
-# --- The workflow's benchmark items (spct.benchmarks.load_benchmark_items) -----------------------------------------
+# --- The workflow's benchmark items (spct.evaluation.benchmarks.load_benchmark_items) --------------------------------
 
 
 def test_configured_source_benchmark_covers_every_part_under_a_cap(tmp_path):
     """`source: rmb` with a local `path` and a small cap: round-robin over subsets keeps all four RMB parts, so the
     official RMB score (mean of the four) is defined; the same cap gives the same items every time."""
-    from spct.benchmarks import benchmark_metric, load_benchmark_items, paper_column
+    from spct.evaluation.benchmarks import benchmark_metric, load_benchmark_items, paper_column
 
     spec = {"source": "rmb", "path": str(write_rmb(tmp_path / "RMB_dataset")), "max_items": 4}
     records = load_benchmark_items("rmb", spec, eval_records=[])
@@ -422,7 +422,7 @@ def test_configured_source_benchmark_covers_every_part_under_a_cap(tmp_path):
 
 
 def test_configured_source_benchmark_with_a_missing_path_names_the_key(tmp_path):
-    from spct.benchmarks import load_benchmark_items
+    from spct.evaluation.benchmarks import load_benchmark_items
 
     with pytest.raises(FileNotFoundError, match=r"benchmarks\.my-rmb\.path: .*nowhere"):
         load_benchmark_items("my-rmb", {"source": "rmb", "path": str(tmp_path / "nowhere")}, [])

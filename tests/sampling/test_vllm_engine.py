@@ -10,10 +10,10 @@ import pytest
 
 from spct.grm import parse_judgment
 from spct.grm.prompts import build_judge_prompt
-from spct.judge import JudgeSettings, read_cache, run_judgments
 from spct.records import Record
 from spct.sampling import ScoreFormat
 from spct.sampling.base import TOO_LONG, vllm_available
+from spct.sampling.judgments import JudgeSettings, read_cache, run_judgments
 
 pytestmark = [
     pytest.mark.vllm,

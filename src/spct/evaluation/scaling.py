@@ -16,10 +16,10 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 
+from spct.evaluation.official import rmb_bon_correct
 from spct.grm import default_k_meta, is_correct, metarm_select, single_response_score, vote, voting_correct
-from spct.judge import GREEDY
-from spct.official_metrics import rmb_bon_correct
 from spct.records import Record
+from spct.sampling.judgments import GREEDY
 
 # (item id, sample index) -> meta RM score of that trajectory
 MetaScores = Mapping[tuple[str, int], float]
@@ -73,7 +73,7 @@ def official_score(metric: str, subsets: Sequence[str], correct: Sequence[float]
     accuracy). Every metric here is linear in the per-item values for fixed subset sizes, so the score of the
     per-item means over subset draws equals the mean of the per-draw scores.
     """
-    from spct import official_metrics as om
+    from spct.evaluation import official as om
 
     if not correct:
         raise ValueError("no pair or list items to score")

@@ -7,8 +7,8 @@ import math
 
 import pytest
 
+from spct.evaluation.scaling import group_samples, roc_auc, sample_diagnostics, scaling_metrics
 from spct.grm import kept_by_meta_rm
-from spct.metrics import group_samples, roc_auc, sample_diagnostics, scaling_metrics
 from spct.records import Record
 
 RIGHT = [9, 2]  # best = 0 wins
@@ -421,7 +421,7 @@ def test_sample_diagnostics_all_valid_and_empty():
 
 
 def test_bootstrap_interval_brackets_the_mean_and_narrows_with_more_items():
-    from spct.metrics import bootstrap_interval
+    from spct.evaluation.scaling import bootstrap_interval
 
     small = [1.0, 0.0] * 10
     large = [1.0, 0.0] * 500
@@ -435,7 +435,7 @@ def test_bootstrap_interval_brackets_the_mean_and_narrows_with_more_items():
 
 
 def test_position_bias_and_tie_rate():
-    from spct.metrics import position_bias
+    from spct.evaluation.scaling import position_bias
 
     record = Record(id="p", source="t", subset="t", split="eval", prompt="q", responses=["a", "b"], best=0)
     rows = [
@@ -458,7 +458,7 @@ def test_position_bias_and_tie_rate():
 def test_official_score_rewardbench_weights_subsets_by_official_counts():
     """llmbar-natural (count 100) all right, llmbar-adver-manual (46) all wrong, hep-go (164) half right:
     Chat Hard = 100 / 146, Reasoning = 0.5, RB (partial) = their mean."""
-    from spct.metrics import official_score
+    from spct.evaluation.scaling import official_score
 
     subsets = ["llmbar-natural"] * 2 + ["llmbar-adver-manual"] * 3 + ["hep-go"] * 2
     correct = [1, 1, 0, 0, 0, 1, 0]
@@ -470,7 +470,7 @@ def test_official_score_rewardbench_weights_subsets_by_official_counts():
 
 
 def test_official_score_rmb_and_ppe_correctness():
-    from spct.metrics import official_score
+    from spct.evaluation.scaling import official_score
 
     parts = ["Helpfulness-BoN", "Helpfulness-Pairwise", "Harmlessness-BoN", "Harmlessness-Pairwise"]
     subsets = [parts[0]] * 4 + [parts[1], parts[2], parts[3]]
@@ -597,7 +597,7 @@ def test_metrics_stage_rejects_a_metric_that_does_not_fit_the_items(tmp_path):
 
 def test_bootstrap_of_one_item_per_subset_is_not_a_zero_width_interval():
     """Six subsets of one item each (half right): stratifying could vary nothing, so items are resampled freely."""
-    from spct.metrics import bootstrap_statistic, official_score
+    from spct.evaluation.scaling import bootstrap_statistic, official_score
 
     subsets = [
         "llmbar-natural",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from spct.report import load_metrics, results_table, write_report
+from spct.evaluation.report import load_metrics, results_table, write_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

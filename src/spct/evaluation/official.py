@@ -197,7 +197,9 @@ def realmistake_auc(scores: Sequence[float], has_error: Sequence[bool]) -> float
     is P(score of an error-free response > score of an erroneous one), ties counting half. 1.0 = every
     erroneous response scored below every correct one; 0.5 = chance. Both classes must be present.
     """
-    from spct.metrics import roc_auc  # imported here: spct.metrics pulls in the judge (and torch)
+    from spct.evaluation.scaling import (
+        roc_auc,  # imported here: spct.evaluation.scaling pulls in the judge (and torch)
+    )
 
     if len(scores) != len(has_error):
         raise ValueError(f"{len(scores)} scores but {len(has_error)} labels")

@@ -9,8 +9,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from spct.judge import HINTED, JudgeSettings, build_sample_prompt
 from spct.records import Record
+from spct.sampling.judgments import HINTED, JudgeSettings, build_sample_prompt
 from spct.training.grpo import (
     GRPOStageConfig,
     accuracy,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from spct.cli import main
-from spct.reproducibility import judgment_agreement, score_differences
+from spct.evaluation.compare import judgment_agreement, score_differences
 
 
 def write_run(root, metrics, judgments):

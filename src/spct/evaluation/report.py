@@ -1,7 +1,8 @@
 """The results report in the paper's layout: one table, its intervals and diagnostics, and the scaling plots.
 
 Rows are model / setting (Greedy, Voting@k, MetaRM@k); columns are benchmarks, each scored by its official metric
-(``spct.metrics.official_score``). The paper's own benchmarks appear under the paper's column names (RB, PPE-P,
+(``spct.evaluation.scaling.official_score``).
+The paper's own benchmarks appear under the paper's column names (RB, PPE-P,
 PPE-C, RMB, and ReaLMistake apart); reconstructions from bundled data keep their own names. ``Overall`` (mean of RB,
 PPE-P, PPE-C and RMB) is shown only when all four are there; otherwise ``Mean`` averages the pair / list columns and
 is not the paper's Overall. ROC-AUC columns (single responses) come last and stay out of both.
@@ -19,7 +20,8 @@ matplotlib.use("Agg")  # no display on cluster nodes or CI
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from spct import official_metrics, paper_results  # noqa: E402
+from spct.evaluation import official as official_metrics  # noqa: E402
+from spct.evaluation import paper_results
 
 OVERALL_COLUMNS = ("RB", "PPE-P", "PPE-C", "RMB")
 PER_K_DIAGNOSTICS = (
@@ -238,7 +240,7 @@ def _paper_sections(table: pd.DataFrame) -> str:
     return _section(
         "The paper's numbers",
         "DeepSeek-GRM-27B as the paper reports it (arXiv 2504.02495), on the columns of this report that are the "
-        "paper's benchmarks; typed in from the paper (`spct.paper_results`), not computed by this run.",
+        "paper's benchmarks; typed in from the paper (`spct.evaluation.paper_results`), not computed by this run.",
         headline,
     ) + _section(
         "The paper's ablations",

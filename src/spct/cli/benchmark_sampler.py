@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import torch
 
-from spct.judge import GREEDY, JudgeSettings, build_sample_prompt
 from spct.records import read_records
 from spct.sampling import ScoreFormat, load_sampler
+from spct.sampling.judgments import GREEDY, JudgeSettings, build_sample_prompt
 
 
 @dataclass

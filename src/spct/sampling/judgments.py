@@ -221,7 +221,7 @@ def reusable(row: dict | None) -> bool:
 
 
 def sample_chunk(chunk, sampler: Sampler, settings: JudgeSettings, temperature: float) -> list[dict]:
-    """Sample and parse one chunk of (item, sample) pairs into judgment rows (shared with ``spct.score``)."""
+    """Sample and parse one chunk of (item, sample) pairs into judgment rows (shared with ``spct.cli.judge``)."""
     prompts, perms = zip(*(build_sample_prompt(r, s, settings) for r, s in chunk))
     formats = None
     if settings.guarantee_score_format:

@@ -1,0 +1,5 @@
+"""The `spct` command."""
+
+from spct.cli.main import main, make_parser
+
+__all__ = ["main", "make_parser"]

@@ -1,0 +1,5 @@
+import sys
+
+from spct.cli.main import main
+
+sys.exit(main())
