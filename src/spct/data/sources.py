@@ -291,6 +291,7 @@ def unique_ids(records: list[Record]) -> list[Record]:
 __all__ = [
     "DATA_SUFFIXES",
     "PROBE_TIMEOUT_S",
+    "SUFFIX_PATTERN",
     "Rows",
     "Skipped",
     "Source",
