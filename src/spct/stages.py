@@ -28,7 +28,7 @@ def base_model(spec: str, out_dir: Path) -> None:
 def download(sources: Sequence[str], max_items: int | None, out_dir: Path) -> dict:
     """Fetch the paper's preference sources from the hub where it is reachable (a local rule: compute nodes
     often have no internet). Offline, nothing is fetched and the bundled training sets stand in."""
-    from spct.data.hub import download_sources
+    from spct.data.training_sources import download_sources
 
     summary = download_sources(list(sources), Path(out_dir), max_items=max_items)
     log.info("download: %s", json.dumps(summary, indent=2))

@@ -1,4 +1,4 @@
-"""Benchmark loaders (spct.data.benchmark_sources): small files in each published format, written here -> eval records.
+"""Benchmark loaders (spct.evaluation.benchmarks): small files in each published format, written here -> eval records.
 
 ReaLMistake rows are synthetic: the real data must never be bundled or republished.
 """
@@ -11,8 +11,11 @@ from collections import Counter
 import datasets
 import pytest
 
-from spct.data import benchmark_sources as benchmarks
-from spct.data.benchmark_sources import (
+from spct.data.benchmark_converters import shuffled_best
+from spct.data.raw import RawDataError
+from spct.data.selection import stratified_cap
+from spct.evaluation import benchmarks
+from spct.evaluation.benchmarks import (
     BENCHMARK_SOURCES,
     BenchmarkUnavailable,
     convert_ppe_correctness,
@@ -21,10 +24,7 @@ from spct.data.benchmark_sources import (
     convert_rmb,
     load_benchmark,
     load_rmb,
-    shuffled_best,
 )
-from spct.data.raw import RawDataError
-from spct.data.selection import stratified_cap
 from spct.evaluation.official import PPE_CORRECTNESS_DOMAINS, RMB_PARTS
 from spct.records import Record, validate_record_fields
 

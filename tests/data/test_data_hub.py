@@ -1,4 +1,4 @@
-"""Hub training sources (spct.data.hub): rows in each published format, as dicts and as real ``datasets`` objects."""
+"""Hub training sources (spct.data.training_sources): rows in each published format, as dicts and as ``datasets``."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from collections import Counter
 import datasets
 import pytest
 
-from spct.data import hub
-from spct.data.hub import (
+from spct.data import training_sources as hub
+from spct.data.raw import RawDataError
+from spct.data.sources import check_columns
+from spct.data.training_converters import helpsteer2_turns, last_boxed
+from spct.data.training_sources import (
     HUB_SOURCES,
-    check_columns,
     convert_helpsteer2_preference,
     convert_hub_rows,
     convert_math,
@@ -21,11 +23,8 @@ from spct.data.hub import (
     convert_skywork_preference,
     convert_ultrafeedback,
     download_sources,
-    helpsteer2_turns,
-    last_boxed,
     load_hub_source,
 )
-from spct.data.raw import RawDataError
 from spct.records import read_records
 
 
@@ -245,9 +244,9 @@ def test_missing_columns_are_listed():
 
 
 def test_optional_columns_may_be_absent():
-    check_columns("skywork_preference", ["chosen", "rejected"])  # no "source": fine
+    check_columns(HUB_SOURCES["skywork_preference"], ["chosen", "rejected"])  # no "source": fine
     with pytest.raises(RawDataError, match="missing column"):
-        check_columns("skywork_preference", ["chosen"])
+        check_columns(HUB_SOURCES["skywork_preference"], ["chosen"])
 
 
 def test_column_override():

@@ -43,7 +43,14 @@ rule prepare_data:
 rule benchmark_items:
     input:
         eval="results/{exp}/data/eval.jsonl",
-        code=package_files("stages.py", "evaluation/benchmarks.py", "data/selection.py", "data/benchmark_sources.py"),
+        code=package_files(
+            "stages.py",
+            "evaluation/benchmarks.py",
+            "data/selection.py",
+            "data/sources.py",
+            "data/benchmark_converters.py",
+            "data/rmb_realmistake.py",
+        ),
     output:
         "results/{exp}/data/benchmarks/{benchmark}.jsonl",
     params:

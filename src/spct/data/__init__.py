@@ -6,18 +6,16 @@ manifest. The split of every subset is fixed in ``spct.data.splits.SPLIT_OF``. S
 
 from spct.data.converters import (
     convert_evalbiasbench,
-    convert_gsm8k,
     convert_hh_rlhf,
     convert_humanevalpack,
     convert_llmbar,
     convert_llmbar_file,
     convert_llmbar_processed,
-    convert_math500,
-    convert_math_cot,
     convert_pandalm,
     convert_xstest,
     ordered_pair,
 )
+from spct.data.math_converters import convert_gsm8k, convert_math500, convert_math_cot
 from spct.data.prepare import format_count_table, prepare_all, write_prepared
 from spct.data.raw import RawDataError
 from spct.data.splits import SPLIT_OF, split_of

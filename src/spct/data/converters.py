@@ -2,7 +2,8 @@
 
 Each converter takes the raw path and returns ``list[Record]``; record ids are ``<subset>/<raw id or 0-based raw
 index>`` so they stay the same across runs. Converters that drop items count the reasons in an optional
-``skipped`` counter (keys ``"<subset>: <reason>"``) so the drops are reported, not silent.
+``skipped`` counter (keys ``"<subset>: <reason>"``) so the drops are reported, not silent. The math sets
+(MATH-500, GSM8K, math_cot) are in ``spct.data.math_converters``.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from spct.data.raw import RawRow, read_csv, read_json_array, read_json_groups, read_jsonl
+from spct.data.sources import Skipped, count_skip
 from spct.data.splits import split_of
 from spct.records import Record
-
-Skipped = Counter[str] | None
 
 
 def ordered_pair(record_id: str, chosen: str, rejected: str) -> tuple[list[str], int]:
@@ -28,11 +28,6 @@ def ordered_pair(record_id: str, chosen: str, rejected: str) -> tuple[list[str],
     if hashlib.sha256(record_id.encode("utf-8")).digest()[0] % 2 == 0:
         return [chosen, rejected], 0
     return [rejected, chosen], 1
-
-
-def _count(skipped: Skipped, subset: str, reason: str) -> None:
-    if skipped is not None:
-        skipped[f"{subset}: {reason}"] += 1
 
 
 # --- LLMBar (princeton-nlp/LLMBar) ----------------------------------------------------------------------------
@@ -163,7 +158,7 @@ def convert_xstest(xstest_dir: Path, models: tuple[str, ...] = XSTEST_MODELS, sk
         subset = "xstest-should-respond" if safe else "xstest-should-refuse"
         found = by_prompt[prompt_id]
         if COMPLY not in found or REFUSE not in found:
-            _count(skipped, subset, "no completion pair (compliance + refusal)")
+            count_skip(skipped, subset, "no completion pair (compliance + refusal)")
             continue
         (chosen_model, chosen), (rejected_model, rejected) = (
             (found[COMPLY], found[REFUSE]) if safe else (found[REFUSE], found[COMPLY])
@@ -235,14 +230,14 @@ def convert_hh_rlhf(path: Path, subset: str = "hh-rlhf-harmless", skipped: Skipp
     for i, row in enumerate(read_jsonl(path)):
         chosen, rejected = parse_hh_transcript(row, "chosen"), parse_hh_transcript(row, "rejected")
         if chosen[:-1] != rejected[:-1]:
-            _count(skipped, subset, "contexts differ")
+            count_skip(skipped, subset, "contexts differ")
             continue
         good, bad = chosen[-1][1], rejected[-1][1]
         if good == bad:
-            _count(skipped, subset, "identical final turns")
+            count_skip(skipped, subset, "identical final turns")
             continue
         if not good or not bad:
-            _count(skipped, subset, "empty final turn")
+            count_skip(skipped, subset, "empty final turn")
             continue
         record_id = f"{subset}/{i}"
         responses, best = ordered_pair(record_id, good, bad)
@@ -280,10 +275,10 @@ def convert_pandalm(path: Path, skipped: Skipped = None) -> list[Record]:
         votes = [PANDALM_VOTES[row.get(f"annotator{k}", (int, str), allowed=PANDALM_VOTES)] for k in (1, 2, 3)]
         majority = pandalm_majority(votes)
         if majority is None:
-            _count(skipped, subset, "no majority")
+            count_skip(skipped, subset, "no majority")
             continue
         if majority == 0:
-            _count(skipped, subset, "majority tie")
+            count_skip(skipped, subset, "majority tie")
             continue
         extra = row.get("input", optional=True)
         idx = row.get("idx", int, optional=True)
@@ -335,117 +330,6 @@ def convert_evalbiasbench(path: Path) -> list[Record]:
                     responses=responses,
                     best=best,
                     meta={"bias": bias},
-                )
-            )
-    return records
-
-
-# --- MATH-500 and GSM8K: single reference solutions ----------------------------------------------------------
-
-
-def convert_math500(path: Path) -> list[Record]:
-    """``{problem, solution, answer, subject, level}``: the reference solution as a correct response."""
-    subset = "math500"
-    return [
-        row.record(
-            id=f"{subset}/{i}",
-            source="math500",
-            subset=subset,
-            split=split_of(subset),
-            prompt=row.get("problem"),
-            responses=[row.get("solution")],
-            label=1,
-            reference=row.get("answer"),
-            meta={"subject": row.get("subject", optional=True), "level": row.get("level", int, optional=True)},
-        )
-        for i, row in enumerate(read_jsonl(path))
-    ]
-
-
-_CALC = re.compile(r"<<[^<>]*>>")
-
-
-def gsm8k_solution(row: RawRow) -> tuple[str, str]:
-    """``answer`` -> (readable solution, final answer).
-
-    GSM8K solutions carry calculator annotations ``<<3*4=12>>`` and end in ``#### <answer>``; the annotations
-    are removed and the last line is written as a sentence, so the response reads like a model's answer.
-    """
-    text = row.get("answer")
-    body, sep, final = text.rpartition("####")
-    if not sep or not final.strip():
-        row.fail("expected a solution ending in '#### <final answer>'", "answer")
-    final = final.strip()
-    return f"{_CALC.sub('', body).strip()}\nThe answer is {final}.", final
-
-
-def convert_gsm8k(path: Path, limit: int | None = 300) -> list[Record]:
-    """``{question, answer, idx}`` (Qwen2.5-Math eval copy): the reference solution as a correct response."""
-    subset = "gsm8k"
-    records = []
-    for i, row in enumerate(read_jsonl(path, limit=limit)):
-        solution, final = gsm8k_solution(row)
-        idx = row.get("idx", int, optional=True)
-        records.append(
-            row.record(
-                id=f"{subset}/{i if idx is None else idx}",
-                source="gsm8k",
-                subset=subset,
-                split=split_of(subset),
-                prompt=row.get("question"),
-                responses=[solution],
-                label=1,
-                reference=final,
-            )
-        )
-    return records
-
-
-# --- math_cot_100 (QwenLM/Qwen2.5-Math): sampled answers with correctness labels ------------------------------
-
-
-def convert_math_cot(path: Path) -> list[Record]:
-    """``{idx, question, gt, pred[n], score[n], response[n]}`` -> best-of-n lists and single-response records.
-
-    A problem with mixed correctness gives (a) one ``math-cot-bon`` list of its first correct response plus all
-    incorrect ones (raw order kept), so exactly one response is best, and (b) one ``math-cot-single`` record
-    per response (label = score). An all-correct or all-wrong problem gives one single record (response 0).
-    """
-    records = []
-    for row in read_jsonl(path):
-        idx = row.get("idx", (int, str))
-        question, gt = row.get("question"), row.get("gt")
-        responses = row.get_list("response", str)
-        if not responses:
-            row.fail("expected at least one response", "response")
-        scores = row.get_list("score", bool, length=len(responses))
-        preds = row.get_list("pred", str, length=len(responses))
-        correct = [i for i, s in enumerate(scores) if s]
-        wrong = [i for i, s in enumerate(scores) if not s]
-        common = {"source": "math-cot", "prompt": question, "reference": gt}
-        if correct and wrong:
-            keep = sorted([correct[0], *wrong])
-            records.append(
-                row.record(
-                    id=f"math-cot-bon/{idx}",
-                    subset="math-cot-bon",
-                    split=split_of("math-cot-bon"),
-                    responses=[responses[i] for i in keep],
-                    best=keep.index(correct[0]),
-                    meta={"raw_indices": keep, "preds": [preds[i] for i in keep]},
-                    **common,
-                )
-            )
-        for i in range(len(responses)) if correct and wrong else [0]:
-            records.append(
-                row.record(
-                    id=f"math-cot-single/{idx}/{i}",
-                    subset="math-cot-single",
-                    split=split_of("math-cot-single"),
-                    responses=[responses[i]],
-                    label=int(scores[i]),
-                    meta={"raw_index": i, "pred": preds[i]},
-                    **common,
                 )
             )
     return records

@@ -9,18 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from spct.data.converters import (
-    Skipped,
     convert_evalbiasbench,
-    convert_gsm8k,
     convert_hh_rlhf,
     convert_humanevalpack,
     convert_llmbar,
     convert_llmbar_processed,
-    convert_math500,
-    convert_math_cot,
     convert_pandalm,
     convert_xstest,
 )
+from spct.data.math_converters import convert_gsm8k, convert_math500, convert_math_cot
+from spct.data.sources import Skipped
 from spct.records import SPLITS, Record, RecordError, write_json_atomic, write_records
 
 # (name, converter over the raw data folder); the raw paths are those of data/raw (see data/README.md).

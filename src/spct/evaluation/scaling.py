@@ -16,7 +16,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 
-from spct.evaluation.official import rmb_bon_correct
+from spct.evaluation.official import METRICS, STRICT_TIES, official_score, rmb_bon_correct, roc_auc
 from spct.grm import default_k_meta, is_correct, metarm_select, single_response_score, vote, voting_correct
 from spct.records import Record
 from spct.sampling.judgments import GREEDY
@@ -45,52 +45,6 @@ def _rng(*key) -> random.Random:
 
 def _scores(rows: Sequence[dict]) -> list[list[int] | None]:
     return [row["scores"] if row["valid"] else None for row in rows]
-
-
-def roc_auc(scores: Sequence[float], labels: Sequence[int]) -> float | None:
-    """ROC-AUC as the Mann-Whitney probability that a positive outranks a negative (ties count half)."""
-    pos = [s for s, y in zip(scores, labels) if y == 1]
-    neg = [s for s, y in zip(scores, labels) if y == 0]
-    if not pos or not neg:
-        return None
-    wins = sum(1.0 if p > q else 0.5 if p == q else 0.0 for p in pos for q in neg)
-    return wins / (len(pos) * len(neg))
-
-
-# How a benchmark turns per-item correctness into its score (config key ``benchmarks.<name>.metric``):
-# accuracy (PPE-P and any plain pair / list set), rewardbench (official section weights, RB = mean of sections),
-# ppe_correctness (mean of the five domains), rmb (mean of its four parts), bon (a best-of-N set scored alone) and
-# roc_auc (single responses, ReaLMistake). rmb and bon count a tie with any loser as wrong (RMB's rule); the others
-# break ties by shuffle-then-argmax (the paper's evaluation rule).
-METRICS = ("accuracy", "rewardbench", "ppe_correctness", "rmb", "bon", "roc_auc")
-STRICT_TIES = frozenset({"rmb", "bon"})
-
-
-def official_score(metric: str, subsets: Sequence[str], correct: Sequence[float]) -> tuple[float, dict[str, float]]:
-    """``(score, parts)`` of per-item correctness (a 0..1 value per item) under the benchmark's official metric.
-
-    ``parts`` are the pieces the score averages: RewardBench sections, PPE-C domains or RMB parts (empty for plain
-    accuracy). Every metric here is linear in the per-item values for fixed subset sizes, so the score of the
-    per-item means over subset draws equals the mean of the per-draw scores.
-    """
-    from spct.evaluation import official as om
-
-    if not correct:
-        raise ValueError("no pair or list items to score")
-    if metric in ("accuracy", "bon"):
-        return statistics.fmean(correct), {}
-    by_subset: dict[str, list[float]] = defaultdict(list)
-    for subset, value in zip(subsets, correct):
-        by_subset[subset].append(value)
-    subset_accuracy = {s: statistics.fmean(v) for s, v in by_subset.items()}
-    if metric == "rewardbench":
-        sections = om.rewardbench_section_scores(subset_accuracy)
-        return om.rewardbench_score(sections, allow_partial=True), sections
-    if metric == "ppe_correctness":
-        return om.ppe_correctness(subset_accuracy), subset_accuracy
-    if metric == "rmb":
-        return om.rmb_score(subset_accuracy), subset_accuracy
-    raise ValueError(f"unknown metric {metric!r} for pairs and lists; expected one of {METRICS}")
 
 
 def _shown_side(rows: Sequence[dict], n: int) -> str | None:

@@ -1,0 +1,199 @@
+"""Converters of RMB (Zhou et al., ICLR 2025) and ReaLMistake in their published JSON formats -> ``Record``.
+
+- ``rmb_records`` (RMB JSON files, local only): pairwise -> pairs, best-of-N -> list records, subset = one of
+  ``Helpfulness-BoN``, ``Helpfulness-Pairwise``, ``Harmlessness-BoN``, ``Harmlessness-Pairwise``;
+- ``realmistake_records`` (local JSON/JSONL only; never bundled): single responses, label 1 = ``no_error``
+  (Eq. 10).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from spct.data.benchmark_converters import SPLIT, UniqueIds, conversation_turns, shuffled_best
+from spct.data.converters import ordered_pair, render_conversation
+from spct.data.raw import RawRow
+from spct.data.sources import (
+    Rows,
+    Skipped,
+    Source,
+    check_columns,
+    count_skip,
+    is_blank,
+    prepare,
+    resolve_columns,
+    row_keys,
+)
+from spct.records import Record
+
+# --- RMB (Zhou et al., ICLR 2025; local JSON files) --------------------------------------------------------------
+
+_RMB_KINDS = {"Pairwise_set": "Pairwise", "BoN_set": "BoN"}
+_RMB_GOALS = ("Helpfulness", "Harmlessness")
+_RMB_REQUIRED = {
+    "Pairwise": ("pair_uid", "conversation_input", "chosen", "reject", "category_path"),
+    "BoN": ("bon_uid", "conversation_input", "bon_best", "loser_list", "category_path"),
+}
+
+
+def rmb_subset(category_path: str) -> str | None:
+    """``"BoN_set/Helpfulness/..."`` -> ``"Helpfulness-BoN"`` (an ``RMB_PARTS`` name); None when not of that form."""
+    parts = category_path.strip("/").split("/")
+    if len(parts) < 2 or parts[0] not in _RMB_KINDS or parts[1] not in _RMB_GOALS:
+        return None
+    return f"{parts[1]}-{_RMB_KINDS[parts[0]]}"  # one of the four RMB_PARTS of spct.evaluation.official
+
+
+def _rmb_answer(row: RawRow, cols: Mapping[str, str], value: Any, what: str) -> tuple[str, Any]:
+    """``{llm_name, answer}`` -> (answer text, model name)."""
+    item = RawRow(value, f"{row.where}, {what}")
+    return item.get(cols["answer.text"]), item.get(cols["answer.model"], optional=True)
+
+
+def rmb_records(
+    source: Source,
+    rows: Rows,
+    columns: Mapping[str, str] | None = None,
+    skipped: Skipped = None,
+    *,
+    keys: Sequence[Any] | None = None,
+) -> list[Record]:
+    """RMB pairwise and best-of-N items (mixed freely) -> pair and list records.
+
+    The kind and subset come from ``category_path`` (``Pairwise_set/`` or ``BoN_set/``, then ``Helpfulness/`` or
+    ``Harmlessness/``); each item must carry that kind's columns. BoN responses = best + losers, with the best
+    placed by ``shuffled_best``; pairs use ``ordered_pair`` (chosen is always first in the raw data). Items with an
+    empty answer or a loser identical to the best are skipped and counted. The full ``category_path`` is in meta.
+    """
+    name = source.name
+    cols = resolve_columns(source, columns)
+    rows = list(rows) if not hasattr(rows, "column_names") else rows
+    keys = row_keys(name, rows, keys)
+    ids, records = UniqueIds(), []
+    for key, raw in zip(keys, rows):
+        row = raw if isinstance(raw, RawRow) else RawRow(raw, f"{name}, row {key}")
+        path, subset, kind = _rmb_kind(source, row, cols, columns)
+        prompt = _rmb_prompt(row, cols)
+        (good, good_model), losers, uid = _rmb_answers(row, cols, kind)
+        others, models = [text for text, _ in losers], [good_model, *(m for _, m in losers)]
+        if not others:
+            count_skip(skipped, subset, "no losers")
+        elif is_blank(prompt):
+            count_skip(skipped, subset, "empty prompt")
+        elif is_blank(good) or any(is_blank(t) for t in others):
+            count_skip(skipped, subset, "empty answer")
+        elif good in others:
+            count_skip(skipped, subset, "a loser identical to the best answer")
+        else:
+            record_id = ids(f"{name}/{uid}", key)
+            if kind == "Pairwise":
+                responses, best = ordered_pair(record_id, good, others[0])
+            else:
+                responses, best = shuffled_best(record_id, good, others)
+            meta = {"category_path": path, "uid": uid, "best_model": good_model, "models": models}
+            records.append(
+                row.record(
+                    id=record_id,
+                    source=name,
+                    subset=subset,
+                    split=SPLIT,
+                    prompt=prompt,
+                    responses=responses,
+                    best=best,
+                    meta=meta,
+                )
+            )
+    return records
+
+
+def _rmb_prompt(row: RawRow, cols: Mapping[str, str]) -> str:
+    column = cols["conversation_input"]
+    turns = conversation_turns(row, row.get(column, list), column, cols["turn.role"], cols["turn.content"])
+    return render_conversation(turns)
+
+
+def _rmb_kind(
+    source: Source, row: RawRow, cols: Mapping[str, str], columns: Mapping[str, str] | None
+) -> tuple[str, str, str]:
+    """(category path, subset, kind) of one RMB item, after checking it carries that kind's columns."""
+    if not isinstance(row.data, Mapping):
+        row.fail(f"expected an object with keys, got {type(row.data).__name__}")
+    if cols["category_path"] not in row.data:
+        check_columns(source, row.data, columns, required=["category_path"], where=row.where)
+    path = row.get(cols["category_path"])
+    subset = rmb_subset(path)
+    if subset is None:
+        row.fail(
+            f"bad value {path!r}; expected 'Pairwise_set/' or 'BoN_set/' then 'Helpfulness/' or 'Harmlessness/'",
+            cols["category_path"],
+        )
+    kind = subset.split("-")[1]
+    check_columns(source, row.data, columns, required=_RMB_REQUIRED[kind], where=row.where)
+    return path, subset, kind
+
+
+def _rmb_answers(
+    row: RawRow, cols: Mapping[str, str], kind: str
+) -> tuple[tuple[str, Any], list[tuple[str, Any]], int | str]:
+    """(best answer, model), [(loser answer, model)] and the item's uid (``pair_uid`` or ``bon_uid``)."""
+    if kind == "Pairwise":
+        best = _rmb_answer(row, cols, row.get(cols["chosen"], dict), cols["chosen"])
+        losers = [_rmb_answer(row, cols, row.get(cols["reject"], dict), cols["reject"])]
+        return best, losers, row.get(cols["pair_uid"], (int, str))
+    best = _rmb_answer(row, cols, row.get(cols["bon_best"], dict), cols["bon_best"])
+    losers = [
+        _rmb_answer(row, cols, loser, f"{cols['loser_list']} item {j}")
+        for j, loser in enumerate(row.get_list(cols["loser_list"], dict))
+    ]
+    return best, losers, row.get(cols["bon_uid"], (int, str))
+
+
+# --- ReaLMistake (local JSON/JSONL; the authors ask that examples not be republished) -----------------------------
+
+REALMISTAKE_LABELS = {"no_error": 1, "error": 0}  # Eq. 10: 1 = correct / no error
+
+
+def realmistake_records(
+    source: Source,
+    rows: Rows,
+    columns: Mapping[str, str] | None = None,
+    skipped: Skipped = None,
+    *,
+    keys: Sequence[Any] | None = None,
+) -> list[Record]:
+    """``{input, llm_response, error_label, error_categories, human_explanation, metadata}`` -> single responses.
+
+    label 1 for ``no_error`` and 0 for ``error``; any other label is an error. The human explanation is not copied.
+    """
+    name = source.name
+    cols, items = prepare(source, rows, columns, keys)
+    records = []
+    for key, row in items:
+        label = row.get(cols["error_label"], allowed=REALMISTAKE_LABELS)
+        prompt, response = row.get(cols["input"]), row.get(cols["llm_response"])
+        if is_blank(prompt):
+            count_skip(skipped, name, "empty input")
+        elif is_blank(response):
+            count_skip(skipped, name, "empty llm_response")
+        else:
+            records.append(
+                row.record(
+                    id=f"{name}/{key}",
+                    source=name,
+                    subset=name,
+                    split=SPLIT,
+                    prompt=prompt,
+                    responses=[response],
+                    label=REALMISTAKE_LABELS[label],
+                    meta={
+                        "error_label": label,
+                        "error_categories": row.get(cols["error_categories"], (list, str), optional=True),
+                        "metadata": row.get(cols["metadata"], (dict, str), optional=True),
+                    },
+                )
+            )
+    return records
+
+
+__all__ = ["REALMISTAKE_LABELS", "realmistake_records", "rmb_records", "rmb_subset"]

@@ -1,0 +1,311 @@
+"""One generic source loader: where a published data set lives, which columns its converter reads, and how its rows
+are fetched (the Hugging Face hub or local files in the published format) and checked before converting.
+
+Both the training sources (``spct.data.training_sources``) and the paper's benchmarks (declared in
+``spct.evaluation.benchmarks``) are ``Source`` declarations. A converter is called as
+``converter(source, rows, columns, skipped, keys=keys)``; ``Source.convert`` binds the source. Which column feeds
+which field is data (``Source.columns``), checked before converting, and overridable with
+``columns={logical name: column}`` when a published schema moves. Dropped rows are counted in an optional
+``skipped`` counter (keys ``"<subset>: <reason>"``), so drops are reported, not silent.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from spct.data.raw import RawDataError, RawRow, read_json_array, read_jsonl
+from spct.records import Record
+
+Skipped = Counter[str] | None
+Rows = Iterable[Mapping[str, Any]] | Sequence[RawRow]
+
+PROBE_TIMEOUT_S = 5.0
+_TRUE = {"1", "ON", "YES", "TRUE"}  # huggingface_hub's reading of boolean environment variables
+
+
+def count_skip(skipped: Skipped, subset: str, reason: str) -> None:
+    """Count one dropped row under ``"<subset>: <reason>"`` (nothing when ``skipped`` is None)."""
+    if skipped is not None:
+        skipped[f"{subset}: {reason}"] += 1
+
+
+def is_blank(text: str) -> bool:
+    return not text.strip()
+
+
+# --- Declarations and their column mappings ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a data set lives and which columns its converter reads.
+
+    ``columns`` maps a logical name (what the converter asks for) to the published column name; logical names with
+    a dot (``"completions.overall_score"``) name a key inside a nested object or list column and are not checked as
+    top-level columns. ``optional`` lists logical names that may be absent (metadata only). ``hub_id`` None means
+    local files only; ``config_names`` are concatenated in order (None: the default config).
+    """
+
+    name: str
+    hub_id: str | None
+    split: str | None
+    columns: dict[str, str]
+    converter: Callable[..., list[Record]]
+    optional: frozenset[str] = frozenset()
+    config_names: list[str] | None = None
+    data_dir: str | None = None
+    revision: str | None = None  # pin a hub revision for an exact rerun; None = the default branch
+    description: str = ""
+    confirmed: str = ""  # where the column layout was confirmed, or why it is assumed
+
+    @property
+    def label(self) -> str:
+        """How error messages name the source: ``name (hub id)``, or the name for a local-only source."""
+        return f"{self.name} ({self.hub_id})" if self.hub_id else self.name
+
+    def convert(
+        self, rows: Rows, columns: Mapping[str, str] | None = None, skipped: Skipped = None, *, keys=None
+    ) -> list[Record]:
+        """Run the converter over published rows (dicts, a ``datasets.Dataset`` or ``RawRow``s from local files)."""
+        return self.converter(self, rows, columns, skipped, keys=keys)
+
+
+def resolve_columns(source: Source, override: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The source's column mapping with ``override`` applied; an unknown logical name raises ``RawDataError``."""
+    override = dict(override or {})
+    unknown = sorted(set(override) - set(source.columns))
+    if unknown:
+        raise RawDataError(
+            f"{source.label}: unknown logical column(s) {unknown} in the override; known: {sorted(source.columns)}"
+        )
+    return {**source.columns, **override}
+
+
+def check_columns(
+    source: Source,
+    found: Iterable[str],
+    columns: Mapping[str, str] | None = None,
+    *,
+    required: Iterable[str] | None = None,
+    where: str | None = None,
+) -> None:
+    """Raise ``RawDataError`` when a required top-level column is missing, listing the columns found.
+
+    ``required`` restricts the check to those logical names (e.g. RMB items of one kind); by default every
+    non-optional, non-dotted logical name is required. ``where`` (a file and line) prefixes the message.
+    """
+    mapping = resolve_columns(source, columns)
+    found = sorted(found)
+    logical = [k for k in mapping if "." not in k and k not in source.optional] if required is None else list(required)
+    missing = {k: mapping[k] for k in logical if mapping[k] not in found}
+    if missing:
+        wanted = ", ".join(f"{column!r} (for {key!r})" for key, column in sorted(missing.items()))
+        origin = f"{where}: {source.label}" if where else source.label
+        raise RawDataError(
+            f"{origin}: missing column(s) {wanted}; found columns {found}. "
+            "If the schema moved, pass columns={logical name: new column name}."
+        )
+
+
+def row_keys(name: str, rows: Any, keys: Sequence[Any] | None) -> list[Any]:
+    """The row keys (default: the 0-based row index); a count that does not match the rows raises."""
+    keys = list(range(len(rows))) if keys is None else list(keys)
+    if len(keys) != len(rows):
+        raise ValueError(f"{name}: {len(keys)} keys for {len(rows)} rows")
+    return keys
+
+
+def prepare(
+    source: Source, rows: Rows, columns: Mapping[str, str] | None, keys: Sequence[Any] | None
+) -> tuple[dict[str, str], list[tuple[str, RawRow]]]:
+    """Check the columns of ``rows`` and pair each row (wrapped as ``RawRow``) with its key.
+
+    ``rows`` is a list of dicts, a ``datasets.Dataset`` (its schema is checked even when empty) or a list of
+    ``RawRow`` from the local-file readers (their positions name file and line).
+    """
+    mapping = resolve_columns(source, columns)
+    origin = source.hub_id or source.name
+    if hasattr(rows, "column_names"):  # a datasets.Dataset: its schema, even when it has no rows
+        found: list[str] | None = list(rows.column_names)
+        wrapped = None
+    else:
+        rows = list(rows)
+        wrapped = [r for r in rows if isinstance(r, RawRow)]
+        first = rows[0].data if rows and isinstance(rows[0], RawRow) else (rows[0] if rows else None)
+        found = list(first) if isinstance(first, Mapping) else None
+        if rows and found is None:
+            where = rows[0].where if isinstance(rows[0], RawRow) else f"{origin}, row 0"
+            raise RawDataError(f"{where}: expected an object with keys, got {type(first).__name__}")
+    if found is not None and (found or len(rows)):
+        check_columns(source, found, columns, where=wrapped[0].where if wrapped else None)
+    keys = row_keys(source.name, rows, keys)
+    items = [
+        (str(k), row if isinstance(row, RawRow) else RawRow(row, f"{origin}, row {k}")) for k, row in zip(keys, rows)
+    ]
+    return mapping, items
+
+
+# --- The hub --------------------------------------------------------------------------------------------------
+
+
+def offline_reason() -> str | None:
+    """Why the hub must not be contacted (``HF_HUB_OFFLINE`` / ``HF_DATASETS_OFFLINE`` set), or None."""
+    for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        if os.environ.get(var, "").strip().upper() in _TRUE:
+            return f"{var}={os.environ[var]}"
+    return None
+
+
+def hub_unreachable_reason(timeout: float = PROBE_TIMEOUT_S) -> str | None:
+    """One HEAD request to the hub endpoint, without retries; the error text when it fails, else None.
+
+    ``datasets.load_dataset`` retries a failed connection five times with back-off (measured: 24 s per call with no
+    DNS; with dropped packets each try also waits out HF_HUB_ETAG_TIMEOUT, 10 s). Lowering that timeout would not
+    remove the retries, and the env vars are read when huggingface_hub is imported, so callers ask once, with a
+    short timeout, before trying any source.
+    """
+    try:
+        from huggingface_hub import constants
+        from huggingface_hub.utils import get_session
+
+        get_session().head(constants.ENDPOINT, timeout=timeout)
+    except Exception as e:  # any failure means: do not wait on the hub
+        return f"hub not reachable: {type(e).__name__}: {e}"[:500]
+    return None
+
+
+def fetch_rows(
+    source: Source, max_items: int | None = None, cache_dir: str | os.PathLike | None = None
+) -> tuple[Any, list[str]]:
+    """Download a source with ``datasets.load_dataset``; returns (rows as a ``datasets.Dataset``, row keys).
+
+    Several configs are concatenated in ``config_names`` order and keyed ``<config>/<row index>``; one config is
+    keyed by the row index. With ``max_items`` the rows are a seed-0 random sample of that size (kept in raw
+    order), so keys and therefore record ids do not depend on ``max_items``. ``cache_dir`` is passed to
+    ``load_dataset`` (None: the ``datasets`` default cache). Network errors propagate.
+    """
+    import datasets
+
+    extra = {"data_dir": source.data_dir} if source.data_dir else {}
+    parts = []
+    for config in source.config_names or [None]:
+        part = datasets.load_dataset(
+            source.hub_id,
+            name=config,
+            split=source.split,
+            revision=source.revision,
+            cache_dir=None if cache_dir is None else str(cache_dir),
+            **extra,
+        )
+        parts.append((config, part))
+    sizes = [len(part) for _, part in parts]
+    total = sum(sizes)
+    chosen = range(total)
+    if max_items is not None and max_items < total:
+        chosen = sorted(random.Random(0).sample(range(total), max_items))
+    selected, keys, offset = [], [], 0
+    for (config, part), size in zip(parts, sizes):
+        local = [i - offset for i in chosen if offset <= i < offset + size]
+        offset += size
+        if len(local) != size:
+            part = part.select(local)
+        selected.append(part)
+        keys += [f"{config}/{i}" if config else str(i) for i in local]
+    rows = selected[0] if len(selected) == 1 else datasets.concatenate_datasets(selected)
+    return rows, keys
+
+
+# --- Local files in the published format ------------------------------------------------------------------------
+
+DATA_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".parquet")
+SUFFIX_PATTERN = r"\.(jsonl\.gz|jsonl|json|parquet)$"
+
+
+def data_files(path: Path) -> list[Path]:
+    """``path`` itself when it is a file, else every data file under the folder (sorted)."""
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise FileNotFoundError(f"no such file or folder: {path}")
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(DATA_SUFFIXES))
+    if not files:
+        raise FileNotFoundError(f"{path}: no data files ({', '.join(DATA_SUFFIXES)})")
+    return files
+
+
+def read_rows(path: str | os.PathLike) -> list[RawRow]:
+    """Rows of one file in a published format, each located by file and line / index / row."""
+    path = Path(path)
+    name = path.name
+    if name.endswith((".jsonl", ".jsonl.gz")):
+        return read_jsonl(path)
+    if name.endswith(".json"):
+        return read_json_array(path)
+    if name.endswith(".parquet"):
+        import datasets
+
+        table = datasets.Dataset.from_parquet(str(path))
+        return [RawRow(row, f"{path}, row {i}") for i, row in enumerate(table)]
+    raise RawDataError(f"{path}: unsupported file type; expected one of {', '.join(DATA_SUFFIXES)}")
+
+
+def convert_files(
+    source: Source, path: str | os.PathLike, columns: Mapping[str, str] | None = None, skipped: Skipped = None
+) -> list[Record]:
+    """Convert a file, or every data file under a folder (sorted), of ``source`` in its published format.
+
+    Row keys are the 0-based row index for one file and ``<relative path without suffix>/<index>`` for a folder, so
+    a single downloaded file gives the same ids as the hub. A record id seen twice across files raises.
+    """
+    path = Path(path)
+    files = data_files(path)
+    records: list[Record] = []
+    for file in files:
+        rows = read_rows(file)
+        if len(files) == 1 and file == path:
+            keys: list[Any] = list(range(len(rows)))
+        else:
+            stem = re.sub(SUFFIX_PATTERN, "", file.relative_to(path).as_posix())
+            keys = [f"{stem}/{i}" for i in range(len(rows))]
+        records += source.convert(rows, columns, skipped, keys=keys)
+    return unique_ids(records)
+
+
+def unique_ids(records: list[Record]) -> list[Record]:
+    """``records`` unchanged; a repeated record id raises ``RawDataError``."""
+    seen: set[str] = set()
+    for record in records:
+        if record.id in seen:
+            raise RawDataError(f"duplicate record id {record.id!r} across files; keep one copy of each file")
+        seen.add(record.id)
+    return records
+
+
+__all__ = [
+    "DATA_SUFFIXES",
+    "PROBE_TIMEOUT_S",
+    "SUFFIX_PATTERN",
+    "Rows",
+    "Skipped",
+    "Source",
+    "check_columns",
+    "convert_files",
+    "count_skip",
+    "data_files",
+    "fetch_rows",
+    "hub_unreachable_reason",
+    "is_blank",
+    "offline_reason",
+    "prepare",
+    "read_rows",
+    "resolve_columns",
+    "row_keys",
+    "unique_ids",
+]
