@@ -45,8 +45,8 @@ def stage_code_files(stage_function: str, package_dir: str | Path = PACKAGE_DIR)
     absolute when ``package_dir`` is). Raises ``KeyError`` when stages.py defines no such top-level function.
     """
     package = _Package(Path(package_dir))
-    if STAGES_MODULE not in package.paths or stage_function not in package.module(STAGES_MODULE).definitions:
-        raise KeyError(f"{Path(package_dir) / 'stages.py'} defines no top-level function {stage_function!r}")
+    if STAGES_MODULE not in package.paths or not package.defines(STAGES_MODULE, stage_function):
+        raise KeyError(f"spct.stages in {package_dir} defines no top-level function {stage_function!r}")
     reached = package.reach([("module", STAGES_MODULE, ""), ("symbol", STAGES_MODULE, stage_function)])
     return sorted(str(Path(package_dir) / package.paths[name]) for name in reached)
 
@@ -105,6 +105,11 @@ class _Package:
                     module.import_time.append(node)
             self._modules[name] = module
         return self._modules[name]
+
+    def defines(self, name: str, symbol: str) -> bool:
+        """Whether module ``name`` has a top-level function ``symbol`` of its own or imported (a re-export)."""
+        module = self.module(name)
+        return symbol in module.definitions or symbol in self._bindings(module, module.import_time)
 
     def reach(self, start: Iterable[Ref]) -> set[str]:
         """The modules whose import-time code runs, starting from ``start``."""

@@ -226,3 +226,21 @@ def test_a_variable_named_like_another_stage_is_not_that_stage(tmp_path):
     assert files_of("light", package) == {"__init__.py", "stages.py"}
     assert files_of("caller", package) == {"__init__.py", "stages.py", "model.py"}
     assert "training/meta_rm.py" not in files_of("metrics") and "training/meta_rm.py" in files_of("meta_scores")
+
+
+def test_stages_split_into_a_package_that_re_exports_its_functions(tmp_path):
+    package = write_package(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "stages/__init__.py": "from .judging import judge\nfrom spct.stages.reporting import report\n",
+            "stages/judging.py": "def judge():\n    from spct import sampler\n",
+            "stages/reporting.py": "def report():\n    pass\n",
+            "sampler.py": "",
+        },
+    )
+    common = {"__init__.py", "stages/__init__.py", "stages/judging.py", "stages/reporting.py"}
+    assert files_of("judge", package) == common | {"sampler.py"}
+    assert files_of("report", package) == common
+    with pytest.raises(KeyError):
+        stage_code_files("sampler", package)
