@@ -1,6 +1,8 @@
 # Two commands do everything on a fresh machine with Python 3.11:
 #   make run    set up, then run the whole workflow on the embedded default (config.yaml)
 #   make test   set up, then run the test suite (what .ci/run calls)
+# and one for quick feedback while editing:
+#   make test-fast  the tests that run no model and no workflow (under 2 minutes on 2 busy CPU cores)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +12,7 @@ STAMP := $(VENV)/.installed
 # fetches the small CPU wheel.
 TORCH_INDEX ?=
 
-.PHONY: setup run test lint clean lock
+.PHONY: setup run test test-fast lint clean lock
 
 setup: $(STAMP)
 
@@ -46,8 +48,13 @@ run: setup
 test: setup
 	$(BIN)/pytest -q
 
+# Leaves out the tests marked slow (they load, train or sample a model, or run snakemake), vllm and gpu; `make test`
+# runs them all. Measured: 23 s (696 tests) on 2 CPU cores shared with other work.
+test-fast: setup
+	$(BIN)/pytest -q -m "not slow and not vllm and not gpu"
+
 lint: setup
-	$(BIN)/ruff check src tests workflow/scripts
+	$(BIN)/ruff check src tests workflow/scripts tools
 	$(BIN)/snakemake --lint
 
 clean:

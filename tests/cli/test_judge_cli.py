@@ -46,6 +46,7 @@ def generate_calls(monkeypatch):
     return calls
 
 
+@pytest.mark.slow
 def test_judge_scores_every_query_and_resumes_from_the_cache(tiny_model_dir, tmp_path, generate_calls):
     inp, out = write_queries(tmp_path / "queries.jsonl"), tmp_path / "scores.jsonl"
     assert judge(tiny_model_dir, inp, out, "--k", "3") == 0
@@ -83,6 +84,7 @@ def test_judge_scores_every_query_and_resumes_from_the_cache(tiny_model_dir, tmp
     assert sum(generate_calls) == 4
 
 
+@pytest.mark.slow
 def test_greedy_single_sample(tiny_model_dir, tmp_path):
     inp = write_queries(tmp_path / "q.jsonl", QUERIES[:1])
     outs = [tmp_path / "a" / "s.jsonl", tmp_path / "b" / "s.jsonl"]
@@ -156,6 +158,7 @@ def test_aggregate_ties_invalid_samples_and_meta_selection():
     assert none["scores"] is None and none["best"] is None and none["mean_scores"] is None
 
 
+@pytest.mark.slow
 def test_meta_rm_keeps_k_meta_samples(tiny_model_dir, tmp_path):
     from spct.training.meta_rm import train_meta_rm
 
@@ -189,6 +192,7 @@ def test_meta_rm_keeps_k_meta_samples(tiny_model_dir, tmp_path):
     assert all(len(r["selected"]) == 3 for r in read_out(out))
 
 
+@pytest.mark.slow
 def test_queries_beyond_the_context_are_too_long_and_retried_with_a_larger_one(tiny_model_dir, tmp_path):
     inp, out = write_queries(tmp_path / "queries.jsonl"), tmp_path / "scores.jsonl"
     assert judge(tiny_model_dir, inp, out, "--k", "2", "--max-model-len", "40") == 0

@@ -374,6 +374,7 @@ def generate_spy(sampler, monkeypatch):
 @pytest.mark.parametrize("score_range", [(1, 10), (0, 1)])
 @pytest.mark.parametrize(("temperature", "n_samples"), [(0.0, 1), (1.0, 3)])
 @pytest.mark.parametrize("max_new_tokens", [0, 1, 5, 30])
+@pytest.mark.slow
 def test_guarantee_every_generation_parses(sampler, generate_spy, score_range, temperature, n_samples, max_new_tokens):
     prompts, formats = _prompts_and_formats(score_range)
     out = sampler.generate(
@@ -423,6 +424,7 @@ def test_guarantee_every_generation_parses(sampler, generate_spy, score_range, t
     assert rows == len(prompts) * n_samples
 
 
+@pytest.mark.slow
 def test_guarantee_is_deterministic_for_a_seed(sampler):
     prompts, formats = _prompts_and_formats((1, 10))
     kwargs = dict(temperature=1.0, max_new_tokens=8, score_formats=formats)
@@ -431,6 +433,7 @@ def test_guarantee_is_deterministic_for_a_seed(sampler):
     assert [[g.text for g in gens] for gens in a] == [[g.text for g in gens] for gens in b]
 
 
+@pytest.mark.slow
 def test_without_guarantee_outputs_mostly_do_not_parse(sampler):
     prompts, formats = _prompts_and_formats((1, 10))
     out = sampler.generate(prompts[1:3], 4, temperature=1.0, max_new_tokens=30, seed=5)
@@ -440,6 +443,7 @@ def test_without_guarantee_outputs_mostly_do_not_parse(sampler):
     assert all(not g.forced for gens in out for g in gens)
 
 
+@pytest.mark.slow
 def test_greedy_with_several_samples_is_refused(sampler):
     prompts, formats = _prompts_and_formats((1, 10))
     with pytest.raises(ValueError, match="greedy"):
@@ -448,16 +452,19 @@ def test_greedy_with_several_samples_is_refused(sampler):
         sampler.generate(prompts[:1], 3, temperature=0.0, max_new_tokens=4)
 
 
+@pytest.mark.slow
 def test_score_formats_must_match_prompts(sampler):
     prompts, formats = _prompts_and_formats((1, 10))
     with pytest.raises(ValueError, match="score formats"):
         sampler.generate(prompts[:2], 1, temperature=1.0, max_new_tokens=4, score_formats=formats[:1])
 
 
+@pytest.mark.slow
 def test_context_defaults_to_the_models_positions(sampler):
     assert sampler.max_model_len == sampler.model.config.max_position_embeddings == 4096
 
 
+@pytest.mark.slow
 def test_prompt_beyond_context_is_marked_too_long_and_the_rest_sampled(tiny_model_dir, sampler):
     from spct.sampling.base import TOO_LONG, render_chat
     from spct.sampling.transformers_backend import TransformersSampler

@@ -223,6 +223,7 @@ def trained(data, tiny_model_dir, tmp_path_factory):
     return base, out, metrics
 
 
+@pytest.mark.slow
 def test_train_changes_parameters_and_writes_the_model(trained):
     base, out, metrics = trained
     before, after = _tensors(base), _tensors(out)
@@ -242,6 +243,7 @@ def test_train_changes_parameters_and_writes_the_model(trained):
     assert not out.with_name("meta_rm.tmp").exists()
 
 
+@pytest.mark.slow
 def test_second_call_resumes_from_the_checkpoint(data, tiny_model_dir, tmp_path):
     out = tmp_path / "meta_rm"
     kwargs = dict(per_device_batch_size=4, max_length=96, eval_fraction=0.34, save_steps=1, logging_steps=1)
@@ -264,6 +266,7 @@ def test_second_call_resumes_from_the_checkpoint(data, tiny_model_dir, tmp_path)
     assert third["resumed_from_step"] is None and third["global_step"] == 1
 
 
+@pytest.mark.slow
 def test_held_out_with_one_class_gives_no_auc_and_says_why(data, tiny_model_dir, tmp_path):
     _, _, examples = data
     # relabel the one held-out item's trajectories as all wrong: the held-out split then has a single class
@@ -283,6 +286,7 @@ def test_held_out_with_one_class_gives_no_auc_and_says_why(data, tiny_model_dir,
     assert metrics["heldout_accuracy"] is not None and metrics["pos_weight"] is None
 
 
+@pytest.mark.slow
 def test_scores_cover_every_sampled_row_repeat_and_feed_metarm(data, trained):
     records, rows, _ = data
     _, out, _ = trained
@@ -299,6 +303,7 @@ def test_scores_cover_every_sampled_row_repeat_and_feed_metarm(data, trained):
     assert meta_full["accuracy"] is not None and meta_full["draws"] == 2
 
 
+@pytest.mark.slow
 def test_no_held_out_split_trains_and_reports_no_auc(data, tiny_model_dir, tmp_path):
     _, _, examples = data
     metrics = train_meta_rm(
@@ -314,6 +319,7 @@ def test_no_held_out_split_trains_and_reports_no_auc(data, tiny_model_dir, tmp_p
     assert (tmp_path / "m" / "meta_rm.json").is_file()
 
 
+@pytest.mark.slow
 def test_scoring_model_is_bf16_where_the_hardware_has_it_with_an_fp32_head(data, trained):
     """bf16 scoring (2.4x fp32's rate on this CPU) must rank like fp32: the head stays fp32, logits stay close."""
     import torch

@@ -31,6 +31,7 @@ TEST_CLUSTER_NAME = "spct-test"  # ClusterName in the slurm.conf that start_clus
 # judge, metrics; the rules in parentheses are local rules and must not reach sbatch.
 TARGET = "results/tiny/metrics/base/pairs.json"
 USER_VARIABLES = ("SBATCH_ACCOUNT", "SBATCH_PARTITION", "SPCT_GPU_PARTITION")
+pytestmark = pytest.mark.slow  # every test here runs snakemake (a dry run of the workflow takes ~10 s)
 
 
 def tiny_config(workdir: Path, model_dir: Path) -> Path:

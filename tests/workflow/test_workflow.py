@@ -6,6 +6,7 @@ tiny model built by the fixture), in a temporary working directory.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -513,25 +514,71 @@ def _planned_inputs(workdir: Path, target: str, snakefile: Path, *args: str) -> 
     return planned
 
 
+@contextlib.contextmanager
+def _edited(path: Path):
+    """``path`` (a file of the touched run's copy of the package) with a line added, then as it was, modification
+    time included. A new modification time alone is not an edit: Snakemake compares the checksum it recorded of a
+    small input before it reruns a job for a newer one."""
+    text, before = path.read_bytes(), path.stat()
+    path.write_bytes(text + b"\n# an edit\n")
+    try:
+        yield path
+    finally:
+        path.write_bytes(text)
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
 def test_editing_stages_py_reruns_every_rule_whose_script_calls_it(touched_run):
-    """Every rule's script calls spct.stages, so stages.py is a declared input of each: an edit (a newer mtime)
-    plans them all even with modification times as the only trigger. `publish` (no output, so always planned) is
-    the target here because it needs every rule of `all` too."""
+    """Every rule's script calls spct.stages, so stages.py is a declared input of each: an edit plans them all even
+    with modification times as the only trigger. `publish` (no output, so always planned) is the target here
+    because it needs every rule of `all` too."""
     workdir, snakefile = touched_run
     scripts = (REPO / "workflow" / "scripts").glob("*.py")
     callers = {script.stem for script in scripts if "from spct import stages" in script.read_text()}
     assert len(callers) == 14  # a script is named after its rule
     stages_py = snakefile.parent / "src" / "spct" / "stages.py"
-    before = stages_py.stat()
-    os.utime(stages_py)  # now: newer than every output of the touched run
-    try:
+    with _edited(stages_py):
         planned = _planned_inputs(workdir, "publish", snakefile, "--rerun-triggers", "mtime")
-    finally:
-        os.utime(stages_py, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert set(planned) == callers, planned.keys()
     # Each rule declares it itself, not only inherits a rerun from upstream (a dry run names one reason per job).
     for rule, inputs in planned.items():
         assert str(stages_py) in inputs, rule
+
+
+@pytest.mark.parametrize(
+    ("module", "declared_by", "planned", "unplanned"),
+    [
+        # Only the report stage imports the report module: an edit reruns the reports and nothing upstream.
+        ("evaluation/report.py", {"report"}, {"report", "all"}, None),
+        # The GRPO trainer: the GRPO jobs and what reads their models, but no sampling or RFT before them.
+        ("training/grpo.py", {"grpo"}, {"grpo", "judge", "report"}, {"rejective_sampling", "rft", "prepare_data"}),
+    ],
+)
+def test_editing_a_package_module_reruns_only_the_stages_that_import_it(
+    touched_run, module, declared_by, planned, unplanned
+):
+    """The code inputs are read from the stages' imports (spct.code_inputs), so an edit to a module reruns the jobs
+    whose stage can import it, each declaring it itself, and no job whose stage never does."""
+    workdir, snakefile = touched_run
+    path = snakefile.parent / "src" / "spct" / module
+    with _edited(path):
+        jobs = _planned_inputs(workdir, "all", snakefile, "--rerun-triggers", "mtime")
+    if unplanned is None:
+        assert set(jobs) == planned, jobs.keys()
+    else:
+        assert planned <= set(jobs) and not unplanned & set(jobs), jobs.keys()
+    assert {rule for rule, inputs in jobs.items() if str(path) in inputs} == declared_by
+
+
+def test_judge_cache_every_reruns_no_job_but_stages_py_reruns_training(touched_run, tmp_path):
+    """The issue's acceptance, with Snakemake's default rerun triggers: judge.cache_every plans no job (no training
+    least of all), an edit to stages.py plans every training job."""
+    workdir, snakefile = touched_run
+    configfile = _changed_config(workdir, tmp_path / "config.yaml", "judge.cache_every", 5)
+    assert _planned_jobs(workdir, "all", configfile, snakefile) == {}
+    with _edited(snakefile.parent / "src" / "spct" / "stages.py"):
+        jobs = _planned_jobs(workdir, "all", configfile, snakefile)
+    assert {"rejective_sampling", "rft", "grpo", "meta_rm_samples", "meta_rm", "judge", "report"} <= set(jobs), jobs
 
 
 def test_snakemake_lint_is_clean():

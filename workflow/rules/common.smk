@@ -1,6 +1,7 @@
 # Config validation, the model variants and ablations, wildcard constraints and the path helpers.
 import os
 
+from spct.code_inputs import script_code_files
 from spct.config import stage_settings, validate_config, without_io_only
 from spct.tracking import checksum, config_hash, start_pipeline_runs
 
@@ -46,9 +47,10 @@ BENCHMARKS = list(config["benchmarks"])
 # replica of sampler.tensor_parallel_size GPUs, training jobs training.world_size data-parallel processes.
 SAMPLING_GPUS = config["sampler"].get("tensor_parallel_size", 1)
 TRAINING_GPUS = config["training"].get("world_size", 1)
-# Package code is declared as an input of the stages that run it: Snakemake only notices edits to the
-# script file itself, not to the library it imports.
+# Package code is declared as an input of the stages that run it (stage_code): Snakemake only notices edits to
+# the script file itself, not to the library it imports.
 PACKAGE = f"{workflow.basedir}/src/spct"
+SCRIPTS = f"{workflow.basedir}/workflow/scripts"
 
 
 wildcard_constraints:
@@ -93,10 +95,12 @@ def finish_tracking(failed):
     finish_pipeline(mlflow_config(), reports, failed=failed)
 
 
-def package_files(*modules):
-    """Paths of package modules (or folders) under src/spct. Each code input lists stages.py first, since every
-    script calls spct.stages, so that an edit there reruns the job as an edit to its script would."""
-    return [f"{PACKAGE}/{m}" for m in modules]
+def stage_code(script):
+    """The package files the job of workflow/scripts/<script>.py runs, as its code input: stages.py and every module
+    the spct.stages function(s) the script calls can import, read from the code (spct.code_inputs), so an edit to
+    any of them reruns the job as an edit to its script would, and an edit to a module it never imports reruns
+    nothing. The script itself is not listed: Snakemake tracks it already."""
+    return script_code_files(f"{SCRIPTS}/{script}.py", PACKAGE)
 
 
 def model_tags(wildcards):
@@ -106,6 +110,19 @@ def model_tags(wildcards):
 
 def models_of_stage(stage):
     return [m for m, spec in MODEL_SPECS.items() if spec["stage"] == stage]
+
+
+def benchmark_spec(wildcards):
+    return config["benchmarks"][wildcards.benchmark]
+
+
+def format_check_items(wildcards):
+    """The items of the benchmark the format check samples from (format_check.benchmark)."""
+    return f"results/{wildcards.exp}/data/benchmarks/{config['format_check']['benchmark']}.jsonl"
+
+
+def rft_data_kind(wildcards):
+    return MODEL_SPECS[wildcards.model]["rft_data"]
 
 
 def init_model(wildcards):
@@ -141,8 +158,22 @@ def model_prompt_config(wildcards):
     return judge_prompt_config(MODEL_SPECS[wildcards.model]["variant"])
 
 
+def variant_prompt_config(wildcards):
+    return judge_prompt_config(wildcards.variant)
+
+
 def rejective_dir(wildcards):
     return f"results/{wildcards.exp}/rejective/{MODEL_SPECS[wildcards.model]['variant']}"
+
+
+def rejective_sft(wildcards):
+    """The accepted trajectories of the model's prompt variant, which its RFT learns from."""
+    return f"{rejective_dir(wildcards)}/sft.jsonl"
+
+
+def rejective_item_stats(wildcards):
+    """Per-item rejective-sampling statistics of the model's prompt variant (GRPO drops the too-easy items)."""
+    return f"{rejective_dir(wildcards)}/items.jsonl"
 
 
 def metrics_params():

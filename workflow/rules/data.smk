@@ -7,7 +7,7 @@ localrules:
 # Downloads need the internet, which cluster compute nodes often lack: a local rule runs on the login node.
 rule download:
     input:
-        code=package_files("stages.py"),
+        code=stage_code("download"),
     output:
         "results/{exp}/data/hub/download.json",
     params:
@@ -25,7 +25,7 @@ rule prepare_data:
     input:
         raw=config["data"]["raw_dir"],
         hub="results/{exp}/data/hub/download.json",
-        code=package_files("stages.py", "data", "records.py"),
+        code=stage_code("prepare_data"),
     output:
         train="results/{exp}/data/train.jsonl",
         eval="results/{exp}/data/eval.jsonl",
@@ -43,18 +43,11 @@ rule prepare_data:
 rule benchmark_items:
     input:
         eval="results/{exp}/data/eval.jsonl",
-        code=package_files(
-            "stages.py",
-            "evaluation/benchmarks.py",
-            "data/selection.py",
-            "data/sources.py",
-            "data/benchmark_converters.py",
-            "data/rmb_realmistake.py",
-        ),
+        code=stage_code("benchmark_items"),
     output:
         "results/{exp}/data/benchmarks/{benchmark}.jsonl",
     params:
-        spec=lambda wc: config["benchmarks"][wc.benchmark],
+        spec=benchmark_spec,
     log:
         "logs/{exp}/benchmark_items/{benchmark}.log",
     conda:

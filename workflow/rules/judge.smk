@@ -6,8 +6,8 @@ rule judge:
     input:
         model="results/{exp}/models/{model}",
         records=expand("results/{{exp}}/data/benchmarks/{benchmark}.jsonl", benchmark=BENCHMARKS),
-        check_records=lambda wc: f"results/{wc.exp}/data/benchmarks/{config['format_check']['benchmark']}.jsonl",
-        code=package_files("stages.py", "grm", "sampling"),
+        check_records=format_check_items,
+        code=stage_code("judge"),
     output:
         judgments=expand("results/{{exp}}/judgments/{{model}}/{benchmark}.jsonl", benchmark=BENCHMARKS),
         # The same judge with the score-format guarantee OFF on a few items: the parse rate the model reaches by
@@ -15,7 +15,7 @@ rule judge:
         format_check="results/{exp}/format_check/{model}.json",
     params:
         benchmarks=BENCHMARKS,
-        cache_dir=lambda wc: f"results/{wc.exp}/cache/judgments/{wc.model}",
+        cache_dir="results/{exp}/cache/judgments/{model}",
         judge=judge_config_for,
         check=config["format_check"],
         sampler=config["sampler"],

@@ -7,11 +7,11 @@ rule meta_rm_samples:
     input:
         model=f"results/{{exp}}/models/{METARM_MODEL}",
         train="results/{exp}/data/train.jsonl",
-        code=package_files("stages.py", "grm", "sampling"),
+        code=stage_code("meta_rm_samples"),
     output:
         "results/{exp}/meta_rm/grm_samples.jsonl",
     params:
-        cache_dir=lambda wc: f"results/{wc.exp}/cache/meta_rm",
+        cache_dir="results/{exp}/cache/meta_rm",
         judge=judge_prompt_config(MODEL_SPECS[METARM_MODEL]["variant"]),
         training=config["training"],
         rejective=config["rejective_sampling"],
@@ -34,7 +34,7 @@ rule meta_rm:
         train="results/{exp}/data/train.jsonl",
         rft_trajectories="results/{exp}/rejective/principles/trajectories.jsonl",
         grm_samples="results/{exp}/meta_rm/grm_samples.jsonl",
-        code=package_files("stages.py", "training/meta_rm.py"),
+        code=stage_code("meta_rm"),
     output:
         directory("results/{exp}/models/meta_rm"),
     params:
@@ -58,7 +58,7 @@ rule meta_scores:
         meta_rm="results/{exp}/models/meta_rm",
         records=expand("results/{{exp}}/data/benchmarks/{benchmark}.jsonl", benchmark=BENCHMARKS),
         judgments=expand("results/{{exp}}/judgments/{{model}}/{benchmark}.jsonl", benchmark=BENCHMARKS),
-        code=package_files("stages.py", "training/meta_rm.py"),
+        code=stage_code("meta_scores"),
     output:
         expand("results/{{exp}}/meta_scores/{{model}}/{benchmark}.json", benchmark=BENCHMARKS),
     params:

@@ -4,12 +4,12 @@ rule metrics:
         records="results/{exp}/data/benchmarks/{benchmark}.jsonl",
         judgments="results/{exp}/judgments/{model}/{benchmark}.jsonl",
         meta_scores=meta_scores_input,
-        code=package_files("stages.py", "evaluation", "grm"),
+        code=stage_code("metrics"),
     output:
         "results/{exp}/metrics/{model}/{benchmark}.json",
     params:
         metrics=metrics_params(),
-        benchmark=lambda wc: config["benchmarks"][wc.benchmark],
+        benchmark=benchmark_spec,
         tags=model_tags,
     log:
         "logs/{exp}/metrics/{model}/{benchmark}.log",

@@ -5,7 +5,7 @@ localrules:
 
 rule base_model:
     input:
-        code=package_files("stages.py"),
+        code=stage_code("base_model"),
     output:
         directory("results/{exp}/models/base"),
     params:

@@ -8,7 +8,7 @@ localrules:
 rule publish:
     input:
         report_outputs("main"),
-        code=package_files("stages.py"),
+        code=stage_code("publish"),
     params:
         experiment=EXPERIMENT,
     log:

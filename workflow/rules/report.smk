@@ -4,7 +4,7 @@ rule report:
     input:
         metrics=metrics_files,
         format_check=format_check_files,
-        code=package_files("stages.py", "evaluation"),
+        code=stage_code("report"),
     output:
         markdown="results/{exp}/report/{ablation}/results.md",
         csv="results/{exp}/report/{ablation}/results.csv",

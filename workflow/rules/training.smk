@@ -7,15 +7,15 @@ rule rejective_sampling:
     input:
         model="results/{exp}/models/base",
         train="results/{exp}/data/train.jsonl",
-        code=package_files("stages.py", "grm", "sampling", "training/rejective_sampling.py"),
+        code=stage_code("rejective_sampling"),
     output:
         sft="results/{exp}/rejective/{variant}/sft.jsonl",
         trajectories="results/{exp}/rejective/{variant}/trajectories.jsonl",
         item_stats="results/{exp}/rejective/{variant}/items.jsonl",
         summary="results/{exp}/rejective/{variant}/summary.json",
     params:
-        cache_dir=lambda wc: f"results/{wc.exp}/cache/rejective/{wc.variant}",
-        judge=lambda wc: judge_prompt_config(wc.variant),
+        cache_dir="results/{exp}/cache/rejective/{variant}",
+        judge=variant_prompt_config,
         training=config["training"],
         rejective=config["rejective_sampling"],
         sampler=config["sampler"],
@@ -33,15 +33,15 @@ rule rejective_sampling:
 rule rft:
     input:
         init=init_model,
-        sft=lambda wc: f"{rejective_dir(wc)}/sft.jsonl",
-        code=package_files("stages.py", "training/rft.py", "training/checkpoints.py"),
+        sft=rejective_sft,
+        code=stage_code("rft"),
     output:
         directory("results/{exp}/models/{model}"),
     wildcard_constraints:
         model="|".join(models_of_stage("rft")),
     params:
         rft=stage_config("rft"),
-        data_kind=lambda wc: MODEL_SPECS[wc.model]["rft_data"],
+        data_kind=rft_data_kind,
         tags=model_tags,
     threads: 2
     resources:
@@ -58,8 +58,8 @@ rule grpo:
     input:
         init=init_model,
         train="results/{exp}/data/train.jsonl",
-        item_stats=lambda wc: f"{rejective_dir(wc)}/items.jsonl",
-        code=package_files("stages.py", "training/grpo.py", "training/checkpoints.py", "grm"),
+        item_stats=rejective_item_stats,
+        code=stage_code("grpo"),
     output:
         directory("results/{exp}/models/{model}"),
     wildcard_constraints:
