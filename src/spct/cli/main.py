@@ -48,8 +48,8 @@ def _judge(args) -> int:
     from spct.cli.judge import cache_path_for, judge_queries, read_queries
     from spct.records import write_jsonl_atomic
     from spct.sampling import load_sampler
+    from spct.sampling.base import sampler_options
     from spct.sampling.judgments import JudgeSettings
-    from spct.stages import sampler_options
 
     low, high = args.score_range
     if args.k < 1 or args.temperature < 0 or args.max_new_tokens < 1 or low >= high:
