@@ -250,6 +250,14 @@ def _prepare_checkpoints(ckpt_dir: Path, run_key: dict, resume: bool) -> bool:
     return get_last_checkpoint(str(ckpt_dir)) is not None
 
 
+def meta_rm_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``train_meta_rm`` options from a config's ``meta_rm`` section (``n_samples`` is the sampling stage's;
+    ``per_device_train_batch_size`` is ``per_device_batch_size`` here)."""
+    options = {k: v for k, v in config.items() if k not in ("n_samples", "per_device_train_batch_size")}
+    options["per_device_batch_size"] = config["per_device_train_batch_size"]
+    return options
+
+
 def _class_counts(train: Sequence[Mapping[str, Any]], held_out: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     """Examples and positives/negatives of each split; a train split with one class only is an error."""
     train_pos, train_neg = _counts(train)
