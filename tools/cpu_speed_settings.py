@@ -59,7 +59,7 @@ def scoring(model: str) -> None:
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    from spct.training.meta_rm import batched_logits, load_meta_rm
+    from spct.training.meta_rm_scoring import batched_logits, load_meta_rm
 
     texts = [f"word {i} " * 400 for i in range(64)]
     fast, tokenizer = load_meta_rm(model)

@@ -77,6 +77,7 @@ def judge(
     Each benchmark gets its own MLflow run. ``format_check_run`` (``benchmark``, ``items_path``, ``out_path``,
     ``check_config``) adds the ``format_check`` of this model on the same engine."""
     from spct.sampling import load_sampler
+    from spct.sampling.base import sampler_options
 
     start = time.perf_counter()
     sampler = load_sampler(str(model_path), **sampler_options(sampler_config))
@@ -86,16 +87,18 @@ def judge(
     }
     log.info("sampler %s ready in %.1f s", type(sampler).__name__, startup["sampler_start_s"])
     if format_check_run is not None:
+        check = format_check_run
+        check_tags = {**tags, "benchmark": check["benchmark"]}
         format_check(
             sampler,
             model_path,
-            format_check_run["items_path"],
-            format_check_run["out_path"],
+            check["items_path"],
+            check["out_path"],
             cache_dir,
             judge_config,
-            format_check_run["check_config"],
+            check["check_config"],
             mlflow_config,
-            {**tags, "benchmark": format_check_run["benchmark"]},
+            check_tags,
         )
     return {
         name: judge_benchmark(
@@ -118,18 +121,15 @@ def judge_benchmark(
     sampler, model_path, items_path, out_path, cache_dir, judge_config, sampler_config, mlflow_config, tags, startup
 ) -> dict[str, int]:
     from spct.evaluation.scaling import sample_diagnostics
-    from spct.sampling.judgments import read_judgments, run_judgments
+    from spct.sampling.judgments import JudgeSettings, read_judgments, run_judgments
 
-    settings = judge_settings(judge_config)
+    settings = JudgeSettings.from_config(judge_config)
     records = read_records(items_path)
     cache_path = Path(cache_dir) / f"{Path(out_path).stem}.{settings.fingerprint(model_path)}.jsonl"
-    with tracking.tracked_run(
-        **mlflow_config,
-        run_name=f"judge/{tags.get('model')}/{tags.get('benchmark')}",
-        tags={"stage": "judge", "sampler": type(sampler).__name__, **tags},
-        params={**judge_config, "sampler": sampler_config},
-        inputs={"items": items_path},
-    ) as mlf:
+    params = {**judge_config, "sampler": sampler_config}
+    name = f"{tags.get('model')}/{tags.get('benchmark')}"
+    run_tags = {"sampler": type(sampler).__name__}
+    with tracking.stage_run("judge", name, mlflow_config, tags, params, {"items": items_path}, run_tags) as log_to_run:
         start = time.perf_counter()
         counts = run_judgments(
             records,
@@ -143,7 +143,7 @@ def judge_benchmark(
         seconds = time.perf_counter() - start
         log.info("%s: %d judgments sampled in %.1f s", tags.get("benchmark"), counts["sampled"], seconds)
         diagnostics = sample_diagnostics(read_judgments(out_path))
-        tracking.log_metrics(mlf, {**counts, **diagnostics, **startup, "sampling_s": seconds})
+        log_to_run({**counts, **diagnostics, **startup, "sampling_s": seconds})
     return counts
 
 
@@ -164,65 +164,35 @@ def format_check(
     itself fails to write a score line. Runs on the judge's sampler (the judge job calls it).
     """
     from spct.evaluation.scaling import sample_diagnostics
-    from spct.sampling.judgments import read_judgments, run_judgments
+    from spct.sampling.judgments import JudgeSettings, read_judgments, run_judgments
 
     free_config = {
         **judge_config,
         "guarantee_score_format": False,
         "max_new_tokens": check_config["max_new_tokens"],
     }
-    settings = judge_settings(free_config)
+    settings = JudgeSettings.from_config(free_config)
     records = read_records(items_path)[: check_config["max_items"]]
     judgments_path = Path(out_path).with_suffix(".jsonl")
     cache_path = Path(cache_dir) / f"format_check.{settings.fingerprint(model_path)}.jsonl"
-    with tracking.tracked_run(
-        **mlflow_config,
-        run_name=f"format_check/{tags.get('model')}",
-        tags={"stage": "format_check", **tags},
-        params={**free_config, **check_config},
-        inputs={"items": items_path},
-    ) as mlf:
+    params = {**free_config, **check_config}
+    with tracking.stage_run(
+        "format_check", tags.get("model"), mlflow_config, tags, params, {"items": items_path}
+    ) as log_to_run:
         run_judgments(records, sampler, settings, check_config["samples"], cache_path, judgments_path)
         diagnostics = sample_diagnostics(read_judgments(judgments_path))
         result = {"model": tags.get("model"), "items": len(records), **check_config, **diagnostics}
         write_json_atomic(Path(out_path), result)
-        tracking.log_metrics(mlf, diagnostics)
-        tracking.log_artifacts(mlf, [out_path, judgments_path])
+        log_to_run(diagnostics, [out_path, judgments_path])
     return result
 
 
-def judge_settings(judge_config: Mapping[str, Any]):
-    from spct.sampling.judgments import JudgeSettings
-
-    # k_max and cache_every do not change what a sample looks like, so they stay out of the cache fingerprint.
-    fields = {k: v for k, v in judge_config.items() if k not in ("k_max", "cache_every")}
-    for key in ("score_range", "single_score_range"):
-        if key in fields:
-            fields[key] = tuple(fields[key])
-    return JudgeSettings(**fields)
-
-
-def sampler_options(sampler_config: Mapping[str, Any]) -> dict[str, Any]:
-    options = dict(sampler_config)
-    backend = options.pop("backend", "auto")
-    from spct.sampling.base import resolve_backend
-
-    if resolve_backend(backend) == "vllm":
-        return {
-            "backend": "vllm",
-            **{
-                k: options[k]
-                for k in (
-                    "tensor_parallel_size",
-                    "gpu_memory_utilization",
-                    "max_model_len",
-                    "cpu_kv_cache_gb",
-                    "dtype",
-                )
-                if k in options
-            },
-        }
-    return {"backend": "transformers", **{k: options[k] for k in ("batch_size", "max_model_len") if k in options}}
+def _read_meta_scores(meta_scores_path: Path | None) -> dict[tuple[str, int], float] | None:
+    """The ``meta_scores`` stage's scores, keyed ``(item_id, sample)``; None without a meta RM."""
+    if not meta_scores_path:
+        return None
+    rows = json.loads(Path(meta_scores_path).read_text())["scores"]
+    return {(row["item_id"], int(row["sample"])): row["score"] for row in rows}
 
 
 def metrics(
@@ -251,41 +221,34 @@ def metrics(
             f"({sum(r.n == 1 for r in records)} of {len(records)} are single responses); roc_auc is for single "
             "responses only, the other metrics for pairs and lists"
         )
-    meta_scores = None
-    if meta_scores_path:
-        rows = json.loads(Path(meta_scores_path).read_text())["scores"]
-        meta_scores = {(row["item_id"], int(row["sample"])): row["score"] for row in rows}
+    scaling = scaling_metrics(
+        records,
+        judgments,
+        metrics_config["ks"],
+        repeats=metrics_config.get("repeats", 20),
+        seed=metrics_config.get("seed", 0),
+        meta_scores=_read_meta_scores(meta_scores_path),
+        k_meta=lambda k: kept_by_meta_rm(k, metrics_config.get("k_meta")),
+        metric=metric,
+    )
     result = {
         "model": tags["model"],
         "benchmark": tags["benchmark"],
         "metric": metric,
         "paper_column": paper_column(benchmark_spec),
         "items": len(records),
-        "scaling": scaling_metrics(
-            records,
-            judgments,
-            metrics_config["ks"],
-            repeats=metrics_config.get("repeats", 20),
-            seed=metrics_config.get("seed", 0),
-            meta_scores=meta_scores,
-            k_meta=lambda k: kept_by_meta_rm(k, metrics_config.get("k_meta")),
-            metric=metric,
-        ),
+        "scaling": scaling,
         "diagnostics": {**sample_diagnostics(judgments), **position_bias(records, judgments)},
     }
     write_json_atomic(out_path, result)
-    with tracking.tracked_run(
-        **mlflow_config,
-        run_name=f"metrics/{tags['model']}/{tags['benchmark']}",
-        tags={"stage": "metrics", "metric": metric, **tags},
-        params=metrics_config,
-        inputs={"items": items_path, "judgments": judgments_path},
-    ) as mlf:
+    name, inputs = f"{tags['model']}/{tags['benchmark']}", {"items": items_path, "judgments": judgments_path}
+    with tracking.stage_run(
+        "metrics", name, mlflow_config, tags, metrics_config, inputs, {"metric": metric}
+    ) as log_to_run:
         for row in result["scaling"]:
             values = {key: row[key] for key in ("score", "accuracy", "auc", "tie_rate", "tokens_per_item")}
-            tracking.log_metrics(mlf, values, prefix=f"{row['setting']}/")
-        tracking.log_metrics(mlf, result["diagnostics"])
-        tracking.log_artifacts(mlf, [out_path])
+            log_to_run(values, prefix=f"{row['setting']}/")
+        log_to_run(result["diagnostics"], [out_path])
     return result
 
 
@@ -311,12 +274,10 @@ def report(
         table_path=outputs["table"],
         tokens_plot_path=outputs["tokens_plot"],
     )
-    with tracking.tracked_run(
-        **mlflow_config, run_name="report", tags={"stage": "report", **tags}, params=params
-    ) as mlf:
+    with tracking.stage_run("report", None, mlflow_config, tags, params) as log_to_run:
         for (model, setting), row in table.iterrows():
-            tracking.log_metrics(mlf, {f"{model}/{setting}/{col}": value for col, value in row.items()})
-        tracking.log_artifacts(mlf, list(outputs.values()))
+            log_to_run({f"{model}/{setting}/{col}": value for col, value in row.items()})
+        log_to_run(artifacts=list(outputs.values()))
 
 
 def publish(experiment_dir: Path, remote: str | None = None) -> dict:
@@ -331,25 +292,9 @@ def publish(experiment_dir: Path, remote: str | None = None) -> dict:
 def finish_pipeline(
     mlflow_config: Mapping[str, Any], reports: Mapping[str, tuple[Path, str]], failed: bool = False
 ) -> None:
-    """Close the invocation's MLflow pipeline runs, each with its target's final results.
-
-    ``reports`` maps a target to (its report's summary JSON, the model the target is about). That model's Greedy
-    and Voting@k scores go on the pipeline run under keys every target shares (only the main target has a meta RM,
-    so MetaRM@k stays in the report run): the runs-compare view then lines the ablations up in one table. Read from
-    the report file, so a target whose report was already up to date still gets its numbers.
-    """
-    for target in tracking.pipeline_parents():
-        summary_path, final_model = reports.get(target, (None, None))
-        if summary_path is not None and Path(summary_path).exists():
-            settings = json.loads(Path(summary_path).read_text()).get(final_model, {})
-            final = {
-                f"{setting}/{column}": value
-                for setting, row in settings.items()
-                if not setting.startswith("metarm")
-                for column, value in row.items()
-            }
-            tracking.log_to_parent(mlflow_config["tracking_uri"], target, final, tags={"final_model": final_model})
-    tracking.end_pipeline_runs(mlflow_config["tracking_uri"], failed=failed)
+    """Close the invocation's MLflow pipeline runs, each with its target's final results
+    (``spct.tracking.finish_pipeline_runs``; ``reports``: target -> (report summary JSON, the target's model))."""
+    tracking.finish_pipeline_runs(mlflow_config["tracking_uri"], reports, failed=failed)
 
 
 def _train_items(train_path: Path, max_items: int | None) -> list:
@@ -358,17 +303,6 @@ def _train_items(train_path: Path, max_items: int | None) -> list:
 
     records = sorted(read_records(train_path), key=lambda r: hashlib.sha256(r.id.encode()).hexdigest())
     return records[:max_items] if max_items else records
-
-
-def training_judge_settings(judge_config: Mapping[str, Any], training_config: Mapping[str, Any]):
-    """Judge settings for training prompts: single responses are scored 0/1 there (paper)."""
-    return judge_settings(
-        {
-            **judge_config,
-            "temperature": training_config["temperature"],
-            "single_score_range": training_config["single_score_range"],
-        }
-    )
 
 
 def rejective_sampling(
@@ -388,52 +322,24 @@ def rejective_sampling(
     trajectory with its Eq. 10 label: meta-RM data), ``items.jsonl`` (per-item statistics) and ``summary.json``.
     """
     from spct.sampling import load_sampler
-    from spct.sampling.judgments import read_judgments, run_judgments
-    from spct.training.rejective_sampling import RejectiveSamplingConfig, sample_plan, select_trajectories, summarise
+    from spct.sampling.base import sampler_options
+    from spct.sampling.judgments import JudgeSettings
+    from spct.training.rejective_sampling import RejectiveSamplingConfig, run_rejective_sampling
 
-    out_dir = Path(out_dir)
-    settings = training_judge_settings(judge_config, config)
+    settings = JudgeSettings.for_training(judge_config, config)
     rs_config = RejectiveSamplingConfig(n_rft=config["n_rft"], hinted=config["hinted"])
     records = _train_items(train_path, config.get("max_items"))
-    samples_path = out_dir / "samples.jsonl"
     cache_path = Path(cache_dir) / f"rejective.{settings.fingerprint(model_path)}.jsonl"
-    with tracking.tracked_run(
-        **mlflow_config,
-        run_name=f"rejective_sampling/{tags.get('variant')}",
-        tags={"stage": "rejective_sampling", **tags},
-        params={**config, "judge": judge_config},
-        inputs={"train": train_path},
-    ) as mlf:
+    params, name = {**config, "judge": judge_config}, tags.get("variant")
+    with tracking.stage_run(
+        "rejective_sampling", name, mlflow_config, tags, params, {"train": train_path}
+    ) as log_to_run:
         sampler = load_sampler(str(model_path), **sampler_options(sampler_config))
-        run_judgments(
-            records,
-            sampler,
-            settings,
-            0,
-            cache_path,
-            samples_path,
-            chunk_size=judge_config.get("cache_every", 64),
-            samples=lambda record: sample_plan(record, rs_config),
-        )
-        sft_rows, labelled, stats = select_trajectories(records, read_judgments(samples_path), settings)
-        summary = summarise(stats)
-        write_jsonl_atomic(out_dir / "sft.jsonl", sft_rows)
-        write_jsonl_atomic(out_dir / "trajectories.jsonl", labelled)
-        write_jsonl_atomic(out_dir / "items.jsonl", stats)
-        write_json_atomic(out_dir / "summary.json", summary)
-        tracking.log_metrics(mlf, summary)
-        tracking.log_artifacts(mlf, [out_dir / "summary.json", out_dir / "items.jsonl"])
+        chunk_size = judge_config.get("cache_every", 64)
+        summary = run_rejective_sampling(records, sampler, settings, rs_config, cache_path, out_dir, chunk_size)
+        log_to_run(summary, [Path(out_dir) / "summary.json", Path(out_dir) / "items.jsonl"])
     log.info("rejective sampling: %s", summary)
     return summary
-
-
-def _with_mlflow_env(mlflow_config: Mapping[str, Any]) -> None:
-    """Let transformers' MLflow callback log per-step metrics into the run this process has open."""
-    import os
-
-    os.environ["MLFLOW_TRACKING_URI"] = mlflow_config["tracking_uri"]
-    os.environ["MLFLOW_EXPERIMENT_NAME"] = mlflow_config["experiment"]
-    os.environ.pop("MLFLOW_RUN_ID", None)
 
 
 def rft(
@@ -452,15 +358,10 @@ def rft(
     rows = read_jsonl(sft_path)
     selected = Path(out_dir).with_name(Path(out_dir).name + ".sft.jsonl")
     write_jsonl_atomic(selected, filter_sft_rows(rows, data_kind))
-    _with_mlflow_env(mlflow_config)
-    with tracking.tracked_run(
-        **mlflow_config,
-        run_name=f"rft/{tags.get('model')}",
-        tags={"stage": "rft", **tags},
-        params={"rft_data": data_kind, "rft": config},
-    ) as mlf:
+    params = {"rft_data": data_kind, "rft": config}
+    with tracking.stage_run("rft", tags.get("model"), mlflow_config, tags, params, trainer=True) as log_to_run:
         summary = train_rft(base_model, selected, out_dir, RFTConfig(**config), report_to="mlflow")
-        tracking.log_metrics(mlf, {"examples": summary["examples"]})
+        log_to_run({"examples": summary["examples"]})
     return summary
 
 
@@ -476,6 +377,7 @@ def grpo(
     tags: Mapping[str, str],
 ) -> dict:
     """GRPO with the Eq. 11 reward on training items the base model does not already get right N_RFT/N_RFT."""
+    from spct.sampling.judgments import JudgeSettings
     from spct.training.grpo import GRPOStageConfig, rl_dataset_rows, train_grpo
 
     too_easy = {s["item_id"] for s in read_jsonl(item_stats_path) if s["too_easy"]}
@@ -484,17 +386,13 @@ def grpo(
     # One switch for the judge and the RL rollouts: a model that needs the guarantee to be judged needs it to learn.
     options.setdefault("guarantee_score_format", judge_config.get("guarantee_score_format", False))
     records = [r for r in _train_items(train_path, None) if r.id not in too_easy][:max_items]
-    rows = rl_dataset_rows(records, training_judge_settings(judge_config, training_config))
-    _with_mlflow_env(mlflow_config)
-    with tracking.tracked_run(
-        **mlflow_config,
-        run_name=f"grpo/{tags.get('model')}",
-        tags={"stage": "grpo", **tags},
-        params={"grpo": config, "too_easy_dropped": len(too_easy)},
-        inputs={"train": train_path},
-    ) as mlf:
+    rows = rl_dataset_rows(records, JudgeSettings.for_training(judge_config, training_config))
+    params, inputs = {"grpo": config, "too_easy_dropped": len(too_easy)}, {"train": train_path}
+    with tracking.stage_run(
+        "grpo", tags.get("model"), mlflow_config, tags, params, inputs, trainer=True
+    ) as log_to_run:
         summary = train_grpo(init_model, rows, out_dir, GRPOStageConfig(**options), report_to="mlflow")
-        tracking.log_metrics(mlf, {"prompts": summary["prompts"]})
+        log_to_run({"prompts": summary["prompts"]})
     return summary
 
 
@@ -511,9 +409,10 @@ def meta_rm_samples(
 ) -> dict:
     """N fresh samples per training item from the trained GRM: meta-RM data on the GRM's own policy."""
     from spct.sampling import load_sampler
-    from spct.sampling.judgments import run_judgments
+    from spct.sampling.base import sampler_options
+    from spct.sampling.judgments import JudgeSettings, run_judgments
 
-    settings = training_judge_settings(judge_config, training_config)
+    settings = JudgeSettings.for_training(judge_config, training_config)
     records = _train_items(train_path, max_items)
     cache_path = Path(cache_dir) / f"grm_samples.{settings.fingerprint(grm_path)}.jsonl"
     sampler = load_sampler(str(grm_path), **sampler_options(sampler_config))
@@ -542,7 +441,7 @@ def meta_rm(
 ) -> dict:
     """Train the meta RM with BCE on Eq. 10-labelled trajectories; reports held-out ROC-AUC."""
     from spct.sampling.judgments import read_judgments
-    from spct.training.meta_rm import label_trajectories, train_meta_rm
+    from spct.training.meta_rm import label_trajectories, meta_rm_options, train_meta_rm
 
     records = {r.id: r for r in read_records(train_path)}
     rows = [row for path in trajectory_paths for row in read_judgments(path)]
@@ -553,14 +452,10 @@ def meta_rm(
         "single_score_range": tuple(training_config["single_score_range"]),
     }
     examples = label_trajectories([records[row["item_id"]] for row in rows], rows, **text_options)
-    options = {k: v for k, v in config.items() if k not in ("n_samples", "per_device_train_batch_size")}
-    options["per_device_batch_size"] = config["per_device_train_batch_size"]
-    _with_mlflow_env(mlflow_config)
-    with tracking.tracked_run(
-        **mlflow_config, run_name="meta_rm", tags={"stage": "meta_rm", **tags}, params={"meta_rm": config}
-    ) as mlf:
+    options = meta_rm_options(config)
+    with tracking.stage_run("meta_rm", None, mlflow_config, tags, {"meta_rm": config}, trainer=True) as log_to_run:
         result = train_meta_rm(base_model, examples, out_dir, report_to="mlflow", **options)
-        tracking.log_metrics(mlf, {k: v for k, v in result.items() if isinstance(v, (int, float))}, prefix="meta_rm/")
+        log_to_run({k: v for k, v in result.items() if isinstance(v, (int, float))}, prefix="meta_rm/")
     return result
 
 
@@ -573,7 +468,7 @@ def meta_scores(
     """The meta RM's score of every sampled evaluation judgment (MetaRM@k keeps the top k_meta), for every
     benchmark ``{name: (items_path, judgments_path, out_path)}`` on one loaded meta RM."""
     from spct.sampling.judgments import read_judgments
-    from spct.training.meta_rm import load_meta_rm, score_trajectories
+    from spct.training.meta_rm_scoring import load_meta_rm, score_trajectories
 
     meta_rm = load_meta_rm(meta_rm_dir)
     for name, (items_path, judgments_path, out_path) in benchmarks.items():

@@ -22,7 +22,7 @@ import json
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +140,28 @@ def pipeline_comparison(tracking_uri: str, experiment: str, invocation: str | No
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis(f"target [{invocation}]")
 
 
+def finish_pipeline_runs(tracking_uri: str, reports: Mapping[str, tuple[Path, str]], failed: bool = False) -> None:
+    """Close the invocation's pipeline runs, each with its target's final results.
+
+    ``reports`` maps a target to (its report's summary JSON, the model the target is about). That model's Greedy
+    and Voting@k scores go on the pipeline run under keys every target shares (only the main target has a meta RM,
+    so MetaRM@k stays in the report run): the runs-compare view then lines the ablations up in one table. Read from
+    the report file, so a target whose report was already up to date still gets its numbers.
+    """
+    for target in pipeline_parents():
+        summary_path, final_model = reports.get(target, (None, None))
+        if summary_path is not None and Path(summary_path).exists():
+            settings = json.loads(Path(summary_path).read_text()).get(final_model, {})
+            final = {
+                f"{setting}/{column}": value
+                for setting, row in settings.items()
+                if not setting.startswith("metarm")
+                for column, value in row.items()
+            }
+            log_to_parent(tracking_uri, target, final, tags={"final_model": final_model})
+    end_pipeline_runs(tracking_uri, failed=failed)
+
+
 def log_to_parent(
     tracking_uri: str, ablation: str, metrics: Mapping[str, float | None], tags: Mapping[str, str] | None = None
 ) -> str | None:
@@ -237,3 +259,35 @@ def log_metrics(mlflow, metrics: Mapping[str, float | None], prefix: str = "") -
 def log_artifacts(mlflow, paths: list[str | Path]) -> None:
     for path in paths:
         mlflow.log_artifact(str(path))
+
+
+@contextlib.contextmanager
+def stage_run(
+    stage: str,
+    name: str | None,
+    mlflow_config: Mapping[str, Any],
+    tags: Mapping[str, str],
+    params: Mapping[str, Any] | None = None,
+    inputs: Mapping[str, Path] | None = None,
+    run_tags: Mapping[str, str] | None = None,
+    trainer: bool = False,
+) -> Iterator[Callable[..., None]]:
+    """The MLflow run of one workflow stage job (``tracked_run``): named ``<stage>/<name>`` (``<stage>`` when
+    ``name`` is None), tagged ``stage`` plus ``run_tags`` and ``tags``. Yields ``log(metrics=None, artifacts=(),
+    prefix="")``, which logs the numeric ``metrics`` (keys prefixed) and then the ``artifacts`` files. With
+    ``trainer``, transformers' MLflow callback logs its per-step metrics into this run too."""
+    if trainer:
+        os.environ["MLFLOW_TRACKING_URI"] = mlflow_config["tracking_uri"]
+        os.environ["MLFLOW_EXPERIMENT_NAME"] = mlflow_config["experiment"]
+        os.environ.pop("MLFLOW_RUN_ID", None)
+    run_name = stage if name is None else f"{stage}/{name}"
+    run_tags = {"stage": stage, **(run_tags or {}), **tags}
+    with tracked_run(**mlflow_config, run_name=run_name, tags=run_tags, params=params, inputs=inputs) as mlf:
+
+        def log_to_run(metrics: Mapping[str, Any] | None = None, artifacts: Sequence[Path] = (), prefix: str = ""):
+            if metrics is not None:
+                log_metrics(mlf, metrics, prefix=prefix)
+            if artifacts:
+                log_artifacts(mlf, list(artifacts))
+
+        yield log_to_run

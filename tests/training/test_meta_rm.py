@@ -10,7 +10,8 @@ from spct.evaluation.scaling import scaling_metrics
 from spct.grm import apply_permutation, format_scores, sample_permutation
 from spct.records import Record
 from spct.sampling.judgments import GREEDY, HINTED
-from spct.training.meta_rm import label_trajectories, meta_rm_text, score_trajectories, split_by_item, train_meta_rm
+from spct.training.meta_rm import label_trajectories, split_by_item, train_meta_rm
+from spct.training.meta_rm_scoring import meta_rm_text, score_trajectories
 
 K = 4
 SEED = 0
@@ -326,7 +327,7 @@ def test_scoring_model_is_bf16_where_the_hardware_has_it_with_an_fp32_head(data,
     from transformers import AutoModelForSequenceClassification
 
     from spct.device import cpu_has_bf16
-    from spct.training.meta_rm import batched_logits, load_meta_rm
+    from spct.training.meta_rm_scoring import batched_logits, load_meta_rm
 
     _, out, _ = trained
     model, tokenizer = load_meta_rm(out)

@@ -21,13 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from tqdm.auto import tqdm
-
 from spct.grm import default_k_meta, metarm_select, predict_best, vote
 from spct.sampling import Sampler
 
-# Helpers of spct.sampling.judgments, reused so that the cache format and chunking stay identical to run_judgments.
-from spct.sampling.judgments import JudgeSettings, append_rows, chunks_by_item, read_cache, reusable, sample_chunk
+# The workflow's cache loop (spct.sampling.judgments.sample_cached): same cache format, chunking and resume.
+from spct.sampling.judgments import JudgeSettings, sample_cached
 
 QUERY_KEYS = ("id", "prompt", "responses", "reference")
 
@@ -139,28 +137,18 @@ def sample_judgments(
     """
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
-    done: dict[tuple[str, str], dict] = {}
-    if cache_path is not None:
-        cache_path = Path(cache_path)
-        cache_path.parent.mkdir(parents=True, exist_ok=True)
-        done = read_cache(cache_path)
     digests = {q.id: q.digest() for q in queries}
-    todo = [
-        (q, s)
-        for q in queries
-        for s in range(k)
-        if not reusable(row := done.get((q.id, str(s)))) or row.get("query") != digests[q.id]  # or query changed
-    ]
-    with tqdm(total=len(todo), desc="judging", unit="sample", disable=not todo) as bar:
-        for chunk in chunks_by_item(todo, chunk_size):
-            rows = sample_chunk(chunk, sampler, settings, temperature=settings.temperature)
-            for row in rows:
-                row["query"] = digests[row["item_id"]]
-            if cache_path is not None:
-                append_rows(cache_path, rows)
-            done.update({(row["item_id"], str(row["sample"])): row for row in rows})
-            bar.update(len(chunk))
-    return {q.id: [done[(q.id, str(s))] for s in range(k)] for q in queries}
+    wanted = [(q, s) for q in queries for s in range(k)]
+    rows, _ = sample_cached(
+        wanted,  # type: ignore[arg-type]  # a Query duck-types a Record
+        sampler,
+        settings,
+        cache_path,
+        chunk_size,
+        stamp=lambda query: {"query": digests[query.id]},  # a changed query under the same id is sampled again
+        desc="judging",
+    )
+    return {q.id: rows[i * k : (i + 1) * k] for i, q in enumerate(queries)}
 
 
 def meta_rm_scores(
@@ -173,33 +161,25 @@ def meta_rm_scores(
 ) -> dict[str, list[float]]:
     """The meta RM's logit for every sampled judgment: query id -> one score per row.
 
-    The meta RM reads what it was trained on (``spct.training.meta_rm.meta_rm_text``: the judge prompt in the
+    The meta RM reads what it was trained on (``spct.training.meta_rm_scoring.meta_rm_text``: the judge prompt in the
     sample's own order, then its judgment). ``max_length`` defaults to the meta RM's training ``max_length``.
     """
-    # score_trajectories needs ground truth labels, a query has none: the model and the batching are shared instead.
-    from spct.training.meta_rm import META_RM_FILE, batched_logits, load_meta_rm, meta_rm_text
+    from spct.training.meta_rm_scoring import score_judgments, trained_max_length
 
-    meta_rm_dir = Path(meta_rm_dir)
-    if max_length is None:
-        info = meta_rm_dir / META_RM_FILE
-        trained = json.loads(info.read_text()).get("settings", {}) if info.exists() else {}
-        max_length = int(trained.get("max_length", 4096))
-    text_options = {
-        "variant": settings.prompt_variant,
-        "score_range": settings.score_range,
-        "single_score_range": settings.single_score_range,
-        "use_reference": settings.use_reference,
-    }
-    keys, texts = [], []
-    for query in queries:
-        for row in rows[query.id]:
-            keys.append(query.id)
-            texts.append(meta_rm_text(query, row, **text_options))  # type: ignore[arg-type]  # duck-typed Record
-    model, tokenizer = load_meta_rm(meta_rm_dir)
-    logits = batched_logits(model, tokenizer, texts, batch_size, max_length, "meta RM scores")
+    trajectories = [(query, row) for query in queries for row in rows[query.id]]
+    logits = score_judgments(
+        meta_rm_dir,
+        trajectories,  # type: ignore[arg-type]  # a Query duck-types a Record
+        batch_size,
+        trained_max_length(meta_rm_dir) if max_length is None else max_length,
+        variant=settings.prompt_variant,
+        score_range=settings.score_range,
+        single_score_range=settings.single_score_range,
+        use_reference=settings.use_reference,
+    )
     out: dict[str, list[float]] = {q.id: [] for q in queries}
-    for key, value in zip(keys, logits):
-        out[key].append(value)
+    for (query, _), value in zip(trajectories, logits):
+        out[query.id].append(value)
     return out
 
 

@@ -48,8 +48,8 @@ def _judge(args) -> int:
     from spct.cli.judge import cache_path_for, judge_queries, read_queries
     from spct.records import write_jsonl_atomic
     from spct.sampling import load_sampler
+    from spct.sampling.base import sampler_options
     from spct.sampling.judgments import JudgeSettings
-    from spct.stages import sampler_options
 
     low, high = args.score_range
     if args.k < 1 or args.temperature < 0 or args.max_new_tokens < 1 or low >= high:
@@ -119,10 +119,19 @@ def _compare_runs(args) -> int:
     return 0
 
 
-def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="spct", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+def _compare_results(args) -> int:
+    from spct.evaluation.compare import main as compare_main
 
+    return compare_main(args)
+
+
+def _job_times(args) -> int:
+    from spct.cli.job_times import main as job_times_main
+
+    return job_times_main(args)
+
+
+def _add_stage_parsers(sub) -> None:
     p = sub.add_parser("check-config", help="validate a config file against the schema")
     p.add_argument("config")
     p.set_defaults(func=_check_config)
@@ -137,6 +146,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", required=True)
     p.set_defaults(func=_prepare_data)
 
+
+def _add_judge_parser(sub) -> None:
     p = sub.add_parser(
         "judge",
         help="score the responses to your own queries with a GRM (Voting@k, MetaRM@k; resumable)",
@@ -166,6 +177,8 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_judge)
 
+
+def _add_inspection_parsers(sub) -> None:
     p = sub.add_parser("diff-weights", help="compare two checkpoints (did training change the weights?)")
     p.add_argument("before")
     p.add_argument("after")
@@ -184,12 +197,14 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("a", help="results/<experiment> of one run")
     p.add_argument("b", help="results/<experiment> of the other")
-    p.set_defaults(func=lambda args: __import__("spct.evaluation.compare", fromlist=["main"]).main(args))
+    p.set_defaults(func=_compare_results)
 
     p = sub.add_parser("job-times", help="wall time of every job of a Snakemake run, from its log")
     p.add_argument("log", help=".snakemake/log/<time>.snakemake.log")
-    p.set_defaults(func=lambda args: __import__("spct.cli.job_times", fromlist=["main"]).main(args))
+    p.set_defaults(func=_job_times)
 
+
+def _add_benchmark_sampler_parser(sub) -> None:
     p = sub.add_parser("benchmark-sampler", help="the vLLM and transformers samplers side by side on one judge pass")
     p.add_argument("--model", required=True)
     p.add_argument("--records", required=True)
@@ -199,6 +214,15 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-new-tokens", type=int, default=48)
     p.add_argument("--batch-size", type=int, default=16)
     p.set_defaults(func=_benchmark_sampler)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="spct", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_stage_parsers(sub)
+    _add_judge_parser(sub)
+    _add_inspection_parsers(sub)
+    _add_benchmark_sampler_parser(sub)
     return parser
 
 

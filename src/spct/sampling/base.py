@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from spct.sampling.score_format import ScoreFormat
 
@@ -107,6 +107,20 @@ def resolve_backend(backend: str) -> str:
             "`pip install -e '.[gpu]'` with CUDA"
         )
     return backend
+
+
+VLLM_OPTIONS = ("tensor_parallel_size", "gpu_memory_utilization", "max_model_len", "cpu_kv_cache_gb", "dtype")
+TRANSFORMERS_OPTIONS = ("batch_size", "max_model_len")
+
+
+def sampler_options(sampler_config: Mapping[str, Any]) -> dict[str, Any]:
+    """``load_sampler`` keyword arguments from a config's ``sampler`` section: the resolved backend and the options
+    that backend takes (the others are left out)."""
+    options = dict(sampler_config)
+    backend = options.pop("backend", "auto")
+    if resolve_backend(backend) == "vllm":
+        return {"backend": "vllm", **{k: options[k] for k in VLLM_OPTIONS if k in options}}
+    return {"backend": "transformers", **{k: options[k] for k in TRANSFORMERS_OPTIONS if k in options}}
 
 
 def load_sampler(model_path: str, backend: str = "auto", **options) -> Sampler:

@@ -14,9 +14,12 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
 
 from spct.grm import (
     InvalidReason,
@@ -63,6 +66,28 @@ class JudgeSettings:
     guarantee_score_format: bool = False
     use_reference: bool = False
     seed: int = 0
+
+    @classmethod
+    def from_config(cls, judge_config: Mapping[str, Any]) -> JudgeSettings:
+        """The settings of a config's ``judge`` section (lists become tuples). ``k_max`` and ``cache_every`` do not
+        change what a sample looks like, so they stay out, and out of the cache fingerprint."""
+        fields = {k: v for k, v in judge_config.items() if k not in ("k_max", "cache_every")}
+        for key in ("score_range", "single_score_range"):
+            if key in fields:
+                fields[key] = tuple(fields[key])
+        return cls(**fields)
+
+    @classmethod
+    def for_training(cls, judge_config: Mapping[str, Any], training_config: Mapping[str, Any]) -> JudgeSettings:
+        """Judge settings for training prompts: the ``training`` section's temperature, and single responses are
+        scored 0/1 there (paper)."""
+        return cls.from_config(
+            {
+                **judge_config,
+                "temperature": training_config["temperature"],
+                "single_score_range": training_config["single_score_range"],
+            }
+        )
 
     def range_for(self, n: int) -> tuple[int, int]:
         return tuple(self.single_score_range if n == 1 else self.score_range)
@@ -180,6 +205,52 @@ def chunks_by_item(todo: list[tuple[Record, str | int]], size: int) -> Iterator[
         yield chunk
 
 
+def sample_cached(
+    wanted: Sequence[tuple[Record, str | int]],
+    sampler: Sampler,
+    settings: JudgeSettings,
+    cache_path: str | os.PathLike | None,
+    chunk_size: int = 64,
+    *,
+    stamp: Callable[[Record], Mapping[str, Any]] | None = None,
+    desc: str | None = None,
+) -> tuple[list[dict], int]:
+    """The judgment row of every ``(record, sample)`` in ``wanted``, in that order, and how many were sampled.
+
+    Reusable rows come from ``cache_path``; the others are sampled in chunks that never split an item (greedy
+    ones first, at temperature 0; then the sampled ones at ``settings.temperature``) and appended to the cache as
+    each chunk finishes, so a killed run resumes. ``cache_path`` None samples everything and caches nothing.
+    ``stamp(record)`` names fields added to every new row of that record, which a cached row must match to be
+    reused (``spct judge``: the query's content digest). ``desc`` shows a progress bar.
+    """
+    done: dict[tuple[str, str], dict] = {}
+    if cache_path is not None:
+        cache_path = Path(cache_path)
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        done = read_cache(cache_path)
+    stamp = stamp or (lambda record: {})
+
+    def reuse(record: Record, sample: str | int) -> bool:
+        row = done.get((record.id, str(sample)))
+        return reusable(row) and all(row.get(key) == value for key, value in stamp(record).items())
+
+    todo = [(r, s) for r, s in wanted if not reuse(r, s)]
+    log.info("%d judgment samples cached, %d to sample", len(wanted) - len(todo), len(todo))
+    with tqdm(total=len(todo), desc=desc, unit="sample", disable=desc is None or not todo) as bar:
+        # Greedy and sampled judgments need different decoding, so they go to the sampler separately.
+        for is_greedy in (True, False):
+            group = [(r, s) for r, s in todo if (s == GREEDY) == is_greedy]
+            for chunk in chunks_by_item(group, chunk_size):
+                rows = sample_chunk(chunk, sampler, settings, temperature=0.0 if is_greedy else settings.temperature)
+                for (record, _), row in zip(chunk, rows):
+                    row.update(stamp(record))
+                if cache_path is not None:
+                    append_rows(cache_path, rows)
+                done.update({(row["item_id"], str(row["sample"])): row for row in rows})
+                bar.update(len(chunk))
+    return [done[(r.id, str(s))] for r, s in wanted], len(todo)
+
+
 def run_judgments(
     records: Sequence[Record],
     sampler: Sampler,
@@ -190,29 +261,18 @@ def run_judgments(
     chunk_size: int = 64,
     samples: Callable[[Record], Sequence[str | int]] | None = None,
 ) -> dict[str, int]:
-    """Sample the missing judgments of ``records`` into ``cache_path``, then write ``out_path`` atomically.
+    """Sample the missing judgments of ``records`` into ``cache_path`` (``sample_cached``), then write ``out_path``
+    atomically.
 
     ``samples(record)`` names the samples to draw per record (default: greedy + ``k_max`` sampled ones);
     rejective sampling asks for its non-hinted and hinted samples this way. Returns counts: ``cached`` (reused),
     ``sampled`` (new) and ``total`` rows written.
     """
     samples = samples or (lambda record: sample_ids(k_max))
-    cache_path = Path(cache_path)
-    cache_path.parent.mkdir(parents=True, exist_ok=True)
-    done = read_cache(cache_path)
     wanted = [(r, s) for r in records for s in samples(r)]
-    todo = [(r, s) for r, s in wanted if not reusable(done.get((r.id, str(s))))]
-    log.info("%d judgment samples cached, %d to sample", len(wanted) - len(todo), len(todo))
-    # Greedy and sampled judgments need different decoding, so they go to the sampler separately.
-    for is_greedy in (True, False):
-        group = [(r, s) for r, s in todo if (s == GREEDY) == is_greedy]
-        for chunk in chunks_by_item(group, chunk_size):
-            new_rows = sample_chunk(chunk, sampler, settings, temperature=0.0 if is_greedy else settings.temperature)
-            append_rows(cache_path, new_rows)
-            done.update({(row["item_id"], str(row["sample"])): row for row in new_rows})
-    rows = [done[(r.id, str(s))] for r, s in wanted]
+    rows, sampled = sample_cached(wanted, sampler, settings, cache_path, chunk_size)
     write_jsonl_atomic(out_path, rows)
-    return {"cached": len(rows) - len(todo), "sampled": len(todo), "total": len(rows)}
+    return {"cached": len(rows) - sampled, "sampled": sampled, "total": len(rows)}
 
 
 def reusable(row: dict | None) -> bool:
@@ -221,7 +281,7 @@ def reusable(row: dict | None) -> bool:
 
 
 def sample_chunk(chunk, sampler: Sampler, settings: JudgeSettings, temperature: float) -> list[dict]:
-    """Sample and parse one chunk of (item, sample) pairs into judgment rows (shared with ``spct.cli.judge``)."""
+    """Sample and parse one chunk of (item, sample) pairs into judgment rows."""
     prompts, perms = zip(*(build_sample_prompt(r, s, settings) for r, s in chunk))
     formats = None
     if settings.guarantee_score_format:

@@ -2,18 +2,22 @@
 
 Training stages write Trainer checkpoints into ``<out_dir>.checkpoints/`` while they run, resume from the last
 one when rerun after a kill (preemption is normal on a cluster), and publish the final model by writing it into
-``<out_dir>.tmp`` and renaming it to ``out_dir``: a reader never sees half a checkpoint.
+``<out_dir>.tmp`` and renaming it to ``out_dir`` (``publish_model_dir``): a reader never sees half a checkpoint.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+TRAINING_FILE = "training.json"
 
 
 def checkpoint_dir(out_dir: str | Path) -> Path:
@@ -33,8 +37,21 @@ def last_checkpoint(ckpt_dir: Path) -> str | None:
     return str(newest)
 
 
-def publish_trained(trainer, out_dir: str | Path, summary: dict[str, Any], merged_model=None) -> Path:
-    """Save what ``trainer`` trained (model, tokenizer, ``training.json``) into ``<out_dir>.tmp``, then rename it.
+def replace_dir(tmp_dir: Path, out_dir: Path) -> None:
+    """Rename ``tmp_dir`` to ``out_dir``; an old ``out_dir`` is moved aside first and removed after."""
+    old = out_dir.with_name(out_dir.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if out_dir.exists():
+        os.replace(out_dir, old)
+    os.replace(tmp_dir, out_dir)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def publish_model_dir(trainer, out_dir: str | Path, files: Mapping[str, str], merged_model=None) -> Path:
+    """Save what ``trainer`` trained (model, tokenizer) and ``files`` (name -> text) into ``<out_dir>.tmp``, then
+    put that folder in place of ``out_dir`` (``replace_dir``).
 
     Every process of a multi-GPU run calls this: under DeepSpeed ZeRO-3 ``trainer.save_model`` gathers the sharded
     weights from all ranks, and only the main process writes and renames. ``merged_model`` (LoRA merged into its
@@ -52,8 +69,14 @@ def publish_trained(trainer, out_dir: str | Path, summary: dict[str, Any], merge
         merged_model.save_pretrained(tmp, safe_serialization=True)
         trainer.processing_class.save_pretrained(tmp)
     if main:
-        (tmp / "training.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-        shutil.rmtree(out_dir, ignore_errors=True)
-        tmp.rename(out_dir)
+        for name, text in files.items():
+            (tmp / name).write_text(text)
+        replace_dir(tmp, out_dir)
     trainer.accelerator.wait_for_everyone()
     return out_dir
+
+
+def publish_trained(trainer, out_dir: str | Path, summary: dict[str, Any], merged_model=None) -> Path:
+    """``publish_model_dir`` with the run's ``summary`` as ``training.json`` (RFT and GRPO)."""
+    text = json.dumps(summary, indent=2, default=str) + "\n"
+    return publish_model_dir(trainer, out_dir, {TRAINING_FILE: text}, merged_model=merged_model)

@@ -14,10 +14,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 
 from spct.grm import is_correct
-from spct.records import Record
-from spct.sampling.judgments import HINTED, JudgeSettings, build_sample_prompt
+from spct.records import Record, write_json_atomic, write_jsonl_atomic
+from spct.sampling import Sampler
+from spct.sampling.judgments import HINTED, JudgeSettings, build_sample_prompt, read_judgments, run_judgments
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +124,31 @@ def summarise(stats: Sequence[dict]) -> dict[str, float]:
         "accepted_nonhinted": accepted_plain,
         "accepted_hinted": accepted_hinted,
     }
+
+
+def run_rejective_sampling(
+    records: Sequence[Record],
+    sampler: Sampler,
+    settings: JudgeSettings,
+    config: RejectiveSamplingConfig,
+    cache_path: Path,
+    out_dir: Path,
+    chunk_size: int = 64,
+) -> dict[str, float]:
+    """Sample every item's ``sample_plan`` (resumable through ``cache_path``) into ``out_dir/samples.jsonl``, apply
+    the RFT rules and write ``sft.jsonl``, ``trajectories.jsonl``, ``items.jsonl`` and ``summary.json``; returns
+    the summary."""
+    out_dir = Path(out_dir)
+    samples_path = out_dir / "samples.jsonl"
+    plan = partial(sample_plan, config=config)
+    run_judgments(records, sampler, settings, 0, cache_path, samples_path, chunk_size=chunk_size, samples=plan)
+    sft_rows, labelled, stats = select_trajectories(records, read_judgments(samples_path), settings)
+    summary = summarise(stats)
+    write_jsonl_atomic(out_dir / "sft.jsonl", sft_rows)
+    write_jsonl_atomic(out_dir / "trajectories.jsonl", labelled)
+    write_jsonl_atomic(out_dir / "items.jsonl", stats)
+    write_json_atomic(out_dir / "summary.json", summary)
+    return summary
 
 
 def filter_sft_rows(rows: Sequence[dict], kind: str) -> list[dict]:
