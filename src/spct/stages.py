@@ -39,13 +39,9 @@ def prepare_data(raw_dir: Path, out_dir: Path, download_summary: Path | None = N
     from collections import Counter
 
     from spct.data.prepare import format_count_table, prepare_all, write_prepared
+    from spct.data.training_sources import downloaded_records
 
-    extra = []
-    if download_summary is not None:
-        summary = json.loads(Path(download_summary).read_text())
-        for entry in summary["sources"]:
-            if entry["status"] == "ok":
-                extra += read_records(Path(download_summary).parent / entry["file"])
+    extra = downloaded_records(download_summary) if download_summary is not None else []
     skipped: Counter[str] = Counter()
     records = prepare_all(Path(raw_dir), skipped, extra_train=extra)
     write_prepared(records, Path(out_dir), skipped)
@@ -86,32 +82,27 @@ def judge(
         "engine_start_s": getattr(sampler, "engine_start_s", 0.0),
     }
     log.info("sampler %s ready in %.1f s", type(sampler).__name__, startup["sampler_start_s"])
+    job = dict(sampler=sampler, model_path=model_path, cache_dir=cache_dir, mlflow_config=mlflow_config)
     if format_check_run is not None:
         check = format_check_run
         check_tags = {**tags, "benchmark": check["benchmark"]}
         format_check(
-            sampler,
-            model_path,
-            check["items_path"],
-            check["out_path"],
-            cache_dir,
-            judge_config,
-            check["check_config"],
-            mlflow_config,
-            check_tags,
+            **job,
+            items_path=check["items_path"],
+            out_path=check["out_path"],
+            judge_config=judge_config,
+            check_config=check["check_config"],
+            tags=check_tags,
         )
     return {
         name: judge_benchmark(
-            sampler,
-            model_path,
-            items_path,
-            out_path,
-            cache_dir,
-            judge_config,
-            sampler_config,
-            mlflow_config,
-            {**tags, "benchmark": name},
-            startup,
+            **job,
+            items_path=items_path,
+            out_path=out_path,
+            judge_config=judge_config,
+            sampler_config=sampler_config,
+            tags={**tags, "benchmark": name},
+            startup=startup,
         )
         for name, (items_path, out_path) in benchmarks.items()
     }
@@ -120,25 +111,19 @@ def judge(
 def judge_benchmark(
     sampler, model_path, items_path, out_path, cache_dir, judge_config, sampler_config, mlflow_config, tags, startup
 ) -> dict[str, int]:
+    """One benchmark of the judge stage: its judgments, MLflow run and sample diagnostics."""
     from spct.evaluation.scaling import sample_diagnostics
     from spct.sampling.judgments import JudgeSettings, read_judgments, run_judgments
 
     settings = JudgeSettings.from_config(judge_config)
-    records = read_records(items_path)
     cache_path = Path(cache_dir) / f"{Path(out_path).stem}.{settings.fingerprint(model_path)}.jsonl"
-    params = {**judge_config, "sampler": sampler_config}
-    name = f"{tags.get('model')}/{tags.get('benchmark')}"
-    run_tags = {"sampler": type(sampler).__name__}
-    with tracking.stage_run("judge", name, mlflow_config, tags, params, {"items": items_path}, run_tags) as log_to_run:
+    params, inputs = {**judge_config, "sampler": sampler_config}, {"items": items_path}
+    name, run_tags = f"{tags.get('model')}/{tags.get('benchmark')}", {"sampler": type(sampler).__name__}
+    with tracking.stage_run("judge", name, mlflow_config, tags, params, inputs, run_tags) as log_to_run:
         start = time.perf_counter()
+        chunk_size = judge_config.get("cache_every", 64)
         counts = run_judgments(
-            records,
-            sampler,
-            settings,
-            judge_config["k_max"],
-            cache_path,
-            Path(out_path),
-            chunk_size=judge_config.get("cache_every", 64),
+            read_records(items_path), sampler, settings, judge_config["k_max"], cache_path, Path(out_path), chunk_size
         )
         seconds = time.perf_counter() - start
         log.info("%s: %d judgments sampled in %.1f s", tags.get("benchmark"), counts["sampled"], seconds)
@@ -148,15 +133,7 @@ def judge_benchmark(
 
 
 def format_check(
-    sampler,
-    model_path: Path,
-    items_path: Path,
-    out_path: Path,
-    cache_dir: Path,
-    judge_config: Mapping[str, Any],
-    check_config: Mapping[str, Any],
-    mlflow_config: Mapping[str, Any],
-    tags: Mapping[str, str],
+    sampler, model_path, items_path, out_path, cache_dir, judge_config, check_config, mlflow_config, tags
 ) -> dict:
     """Parse rate of free (unguaranteed) judgments: what the model writes without the score-format guarantee.
 
@@ -166,33 +143,19 @@ def format_check(
     from spct.evaluation.scaling import sample_diagnostics
     from spct.sampling.judgments import JudgeSettings, read_judgments, run_judgments
 
-    free_config = {
-        **judge_config,
-        "guarantee_score_format": False,
-        "max_new_tokens": check_config["max_new_tokens"],
-    }
+    free_config = {**judge_config, "guarantee_score_format": False, "max_new_tokens": check_config["max_new_tokens"]}
     settings = JudgeSettings.from_config(free_config)
     records = read_records(items_path)[: check_config["max_items"]]
     judgments_path = Path(out_path).with_suffix(".jsonl")
     cache_path = Path(cache_dir) / f"format_check.{settings.fingerprint(model_path)}.jsonl"
-    params = {**free_config, **check_config}
-    with tracking.stage_run(
-        "format_check", tags.get("model"), mlflow_config, tags, params, {"items": items_path}
-    ) as log_to_run:
+    params, inputs = {**free_config, **check_config}, {"items": items_path}
+    with tracking.stage_run("format_check", tags.get("model"), mlflow_config, tags, params, inputs) as log_to_run:
         run_judgments(records, sampler, settings, check_config["samples"], cache_path, judgments_path)
         diagnostics = sample_diagnostics(read_judgments(judgments_path))
         result = {"model": tags.get("model"), "items": len(records), **check_config, **diagnostics}
         write_json_atomic(Path(out_path), result)
         log_to_run(diagnostics, [out_path, judgments_path])
     return result
-
-
-def _read_meta_scores(meta_scores_path: Path | None) -> dict[tuple[str, int], float] | None:
-    """The ``meta_scores`` stage's scores, keyed ``(item_id, sample)``; None without a meta RM."""
-    if not meta_scores_path:
-        return None
-    rows = json.loads(Path(meta_scores_path).read_text())["scores"]
-    return {(row["item_id"], int(row["sample"])): row["score"] for row in rows}
 
 
 def metrics(
@@ -206,45 +169,19 @@ def metrics(
     meta_scores_path: Path | None = None,
 ) -> dict:
     """Greedy, Voting@k and (given the meta RM's scores of these judgments) MetaRM@k for one model x benchmark,
-    each scored by the benchmark's official metric (``spct.evaluation.benchmarks.benchmark_metric``)."""
-    from spct.evaluation.benchmarks import benchmark_metric, paper_column
-    from spct.evaluation.scaling import position_bias, sample_diagnostics, scaling_metrics
-    from spct.grm import kept_by_meta_rm
+    each scored by the benchmark's official metric (``spct.evaluation.evaluate.evaluate_benchmark``)."""
+    from spct.evaluation.evaluate import evaluate_benchmark, read_meta_scores
     from spct.sampling.judgments import read_judgments
 
     records = read_records(items_path)
     judgments = read_judgments(judgments_path)
-    metric = benchmark_metric(benchmark_spec)
-    if (metric == "roc_auc") != all(r.n == 1 for r in records):
-        raise ValueError(
-            f"benchmarks.{tags['benchmark']}.metric: {metric!r} does not fit its items "
-            f"({sum(r.n == 1 for r in records)} of {len(records)} are single responses); roc_auc is for single "
-            "responses only, the other metrics for pairs and lists"
-        )
-    scaling = scaling_metrics(
-        records,
-        judgments,
-        metrics_config["ks"],
-        repeats=metrics_config.get("repeats", 20),
-        seed=metrics_config.get("seed", 0),
-        meta_scores=_read_meta_scores(meta_scores_path),
-        k_meta=lambda k: kept_by_meta_rm(k, metrics_config.get("k_meta")),
-        metric=metric,
-    )
-    result = {
-        "model": tags["model"],
-        "benchmark": tags["benchmark"],
-        "metric": metric,
-        "paper_column": paper_column(benchmark_spec),
-        "items": len(records),
-        "scaling": scaling,
-        "diagnostics": {**sample_diagnostics(judgments), **position_bias(records, judgments)},
-    }
+    meta_scores = read_meta_scores(meta_scores_path) if meta_scores_path else None
+    model, benchmark = tags["model"], tags["benchmark"]
+    result = evaluate_benchmark(records, judgments, metrics_config, benchmark_spec, model, benchmark, meta_scores)
     write_json_atomic(out_path, result)
-    name, inputs = f"{tags['model']}/{tags['benchmark']}", {"items": items_path, "judgments": judgments_path}
-    with tracking.stage_run(
-        "metrics", name, mlflow_config, tags, metrics_config, inputs, {"metric": metric}
-    ) as log_to_run:
+    name, inputs = f"{model}/{benchmark}", {"items": items_path, "judgments": judgments_path}
+    run_tags = {"metric": result["metric"]}
+    with tracking.stage_run("metrics", name, mlflow_config, tags, metrics_config, inputs, run_tags) as log_to_run:
         for row in result["scaling"]:
             values = {key: row[key] for key in ("score", "accuracy", "auc", "tie_rate", "tokens_per_item")}
             log_to_run(values, prefix=f"{row['setting']}/")
@@ -264,16 +201,8 @@ def report(
     table, plot, tokens_plot and summary."""
     from spct.evaluation.report import write_report
 
-    table = write_report(
-        metrics_paths,
-        csv_path=outputs["csv"],
-        markdown_path=outputs["markdown"],
-        plot_path=outputs["plot"],
-        summary_path=outputs["summary"],
-        format_check_paths=format_check_paths,
-        table_path=outputs["table"],
-        tokens_plot_path=outputs["tokens_plot"],
-    )
+    paths = {f"{name}_path": path for name, path in outputs.items()}
+    table = write_report(metrics_paths, format_check_paths=format_check_paths, **paths)
     with tracking.stage_run("report", None, mlflow_config, tags, params) as log_to_run:
         for (model, setting), row in table.iterrows():
             log_to_run({f"{model}/{setting}/{col}": value for col, value in row.items()})
@@ -297,14 +226,6 @@ def finish_pipeline(
     tracking.finish_pipeline_runs(mlflow_config["tracking_uri"], reports, failed=failed)
 
 
-def _train_items(train_path: Path, max_items: int | None) -> list:
-    """Training items in a stable pseudo-random order (sha256 of the id), capped at ``max_items``."""
-    import hashlib
-
-    records = sorted(read_records(train_path), key=lambda r: hashlib.sha256(r.id.encode()).hexdigest())
-    return records[:max_items] if max_items else records
-
-
 def rejective_sampling(
     model_path: Path,
     train_path: Path,
@@ -321,6 +242,7 @@ def rejective_sampling(
     Writes ``sft.jsonl`` (accepted trajectories as chat examples), ``trajectories.jsonl`` (every non-hinted
     trajectory with its Eq. 10 label: meta-RM data), ``items.jsonl`` (per-item statistics) and ``summary.json``.
     """
+    from spct.data.selection import hash_ordered
     from spct.sampling import load_sampler
     from spct.sampling.base import sampler_options
     from spct.sampling.judgments import JudgeSettings
@@ -328,7 +250,7 @@ def rejective_sampling(
 
     settings = JudgeSettings.for_training(judge_config, config)
     rs_config = RejectiveSamplingConfig(n_rft=config["n_rft"], hinted=config["hinted"])
-    records = _train_items(train_path, config.get("max_items"))
+    records = hash_ordered(read_records(train_path), config.get("max_items"))
     cache_path = Path(cache_dir) / f"rejective.{settings.fingerprint(model_path)}.jsonl"
     params, name = {**config, "judge": judge_config}, tags.get("variant")
     with tracking.stage_run(
@@ -377,6 +299,7 @@ def grpo(
     tags: Mapping[str, str],
 ) -> dict:
     """GRPO with the Eq. 11 reward on training items the base model does not already get right N_RFT/N_RFT."""
+    from spct.data.selection import hash_ordered
     from spct.sampling.judgments import JudgeSettings
     from spct.training.grpo import GRPOStageConfig, rl_dataset_rows, train_grpo
 
@@ -385,7 +308,7 @@ def grpo(
     max_items = options.pop("max_items", None)
     # One switch for the judge and the RL rollouts: a model that needs the guarantee to be judged needs it to learn.
     options.setdefault("guarantee_score_format", judge_config.get("guarantee_score_format", False))
-    records = [r for r in _train_items(train_path, None) if r.id not in too_easy][:max_items]
+    records = [r for r in hash_ordered(read_records(train_path)) if r.id not in too_easy][:max_items]
     rows = rl_dataset_rows(records, JudgeSettings.for_training(judge_config, training_config))
     params, inputs = {"grpo": config, "too_easy_dropped": len(too_easy)}, {"train": train_path}
     with tracking.stage_run(
@@ -408,24 +331,18 @@ def meta_rm_samples(
     sampler_config: Mapping[str, Any],
 ) -> dict:
     """N fresh samples per training item from the trained GRM: meta-RM data on the GRM's own policy."""
+    from spct.data.selection import hash_ordered
     from spct.sampling import load_sampler
     from spct.sampling.base import sampler_options
     from spct.sampling.judgments import JudgeSettings, run_judgments
 
     settings = JudgeSettings.for_training(judge_config, training_config)
-    records = _train_items(train_path, max_items)
+    records = hash_ordered(read_records(train_path), max_items)
     cache_path = Path(cache_dir) / f"grm_samples.{settings.fingerprint(grm_path)}.jsonl"
     sampler = load_sampler(str(grm_path), **sampler_options(sampler_config))
-    return run_judgments(
-        records,
-        sampler,
-        settings,
-        0,
-        cache_path,
-        Path(out_path),
-        chunk_size=judge_config.get("cache_every", 64),
-        samples=lambda record: list(range(n_samples)),
-    )
+    chunk_size = judge_config.get("cache_every", 64)
+    samples = list(range(n_samples))
+    return run_judgments(records, sampler, settings, 0, cache_path, Path(out_path), chunk_size, lambda _: samples)
 
 
 def meta_rm(
@@ -442,19 +359,15 @@ def meta_rm(
     """Train the meta RM with BCE on Eq. 10-labelled trajectories; reports held-out ROC-AUC."""
     from spct.sampling.judgments import read_judgments
     from spct.training.meta_rm import label_trajectories, meta_rm_options, train_meta_rm
+    from spct.training.meta_rm_scoring import text_options
 
     records = {r.id: r for r in read_records(train_path)}
     rows = [row for path in trajectory_paths for row in read_judgments(path)]
     # The meta RM sees each trajectory's own prompt: training prompts score single responses 0/1.
-    text_options = {
-        "variant": judge_config["prompt_variant"],
-        "score_range": tuple(judge_config["score_range"]),
-        "single_score_range": tuple(training_config["single_score_range"]),
-    }
-    examples = label_trajectories([records[row["item_id"]] for row in rows], rows, **text_options)
-    options = meta_rm_options(config)
+    options = text_options(judge_config, training_config["single_score_range"])
+    examples = label_trajectories([records[row["item_id"]] for row in rows], rows, **options)
     with tracking.stage_run("meta_rm", None, mlflow_config, tags, {"meta_rm": config}, trainer=True) as log_to_run:
-        result = train_meta_rm(base_model, examples, out_dir, report_to="mlflow", **options)
+        result = train_meta_rm(base_model, examples, out_dir, report_to="mlflow", **meta_rm_options(config))
         log_to_run({k: v for k, v in result.items() if isinstance(v, (int, float))}, prefix="meta_rm/")
     return result
 
@@ -468,7 +381,7 @@ def meta_scores(
     """The meta RM's score of every sampled evaluation judgment (MetaRM@k keeps the top k_meta), for every
     benchmark ``{name: (items_path, judgments_path, out_path)}`` on one loaded meta RM."""
     from spct.sampling.judgments import read_judgments
-    from spct.training.meta_rm_scoring import load_meta_rm, score_trajectories
+    from spct.training.meta_rm_scoring import load_meta_rm, score_trajectories, text_options
 
     meta_rm = load_meta_rm(meta_rm_dir)
     for name, (items_path, judgments_path, out_path) in benchmarks.items():
@@ -478,9 +391,7 @@ def meta_scores(
             read_records(items_path),
             read_judgments(judgments_path),
             max_length=max_length,
-            variant=judge_config["prompt_variant"],
-            score_range=tuple(judge_config["score_range"]),
-            single_score_range=tuple(judge_config.get("single_score_range", (1, 10))),
+            **text_options(judge_config, judge_config.get("single_score_range", (1, 10))),
         )
         rows = [{"item_id": i, "sample": sample, "score": score} for (i, sample), score in sorted(scores.items())]
         write_json_atomic(Path(out_path), {"meta_rm": str(meta_rm_dir), "scores": rows})

@@ -53,9 +53,10 @@ def test_every_stage_has_stages_py_and_its_module_level_imports():
 
 
 def test_helpers_of_stages_py_count_for_the_stages_that_call_them():
-    """grpo calls training_judge_settings -> judge_settings, which imports the judgment sampling code lazily."""
-    assert "sampling/judgments.py" in files_of("judge_settings")
-    assert "sampling/judgments.py" in files_of("grpo")
+    """judge calls judge_benchmark and format_check, which import the judgment sampling and diagnostics lazily."""
+    assert "sampling/judgments.py" in files_of("judge_benchmark")
+    assert files_of("judge_benchmark") | files_of("format_check") <= files_of("judge")
+    assert "evaluation/scaling.py" in files_of("judge")
 
 
 @pytest.mark.parametrize("stage", ["judge", "report", "metrics", "grpo", "benchmark_items"])
@@ -225,7 +226,8 @@ def test_a_variable_named_like_another_stage_is_not_that_stage(tmp_path):
     )
     assert files_of("light", package) == {"__init__.py", "stages.py"}
     assert files_of("caller", package) == {"__init__.py", "stages.py", "model.py"}
-    assert "training/meta_rm.py" not in files_of("metrics") and "training/meta_rm.py" in files_of("meta_scores")
+    assert "training/meta_rm_scoring.py" not in files_of("metrics")
+    assert "training/meta_rm_scoring.py" in files_of("meta_scores")
 
 
 def test_stages_split_into_a_package_that_re_exports_its_functions(tmp_path):

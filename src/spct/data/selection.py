@@ -60,3 +60,10 @@ def select_benchmark(
         )
     chosen = [r for r in records if r.split == "eval" and r.subset in set(subsets)]
     return stratified_cap(within_length(chosen, max_chars), max_items, subset_order=subsets)
+
+
+def hash_ordered(records: Sequence[Record], max_items: int | None = None) -> list[Record]:
+    """The records in a stable pseudo-random order (sha256 of the id), the first ``max_items`` (None: all): the
+    training items of rejective sampling, GRPO and the meta RM's samples."""
+    ordered = sorted(records, key=lambda r: hashlib.sha256(r.id.encode()).hexdigest())
+    return ordered[:max_items] if max_items else ordered

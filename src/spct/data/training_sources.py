@@ -19,6 +19,7 @@ can override it when a hub schema moves. ``download_sources`` never hangs on a m
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections import Counter
@@ -35,7 +36,7 @@ from spct.data.training_converters import (
     skywork_preference_records,
     ultrafeedback_records,
 )
-from spct.records import Record, write_json_atomic, write_records
+from spct.records import Record, read_records, write_json_atomic, write_records
 
 logger = logging.getLogger(__name__)
 
@@ -237,3 +238,10 @@ __all__ = [
     "hub_source",
     "load_hub_source",
 ]
+
+
+def downloaded_records(summary_path: str | os.PathLike) -> list[Record]:
+    """The records of every source ``download_sources`` fetched (status ok), read from the files its summary names."""
+    summary = json.loads(Path(summary_path).read_text())
+    folder = Path(summary_path).parent
+    return [r for entry in summary["sources"] if entry["status"] == "ok" for r in read_records(folder / entry["file"])]

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from spct.device import native_bf16
-from spct.evaluation.scaling import roc_auc
+from spct.evaluation.official import roc_auc
 from spct.grm import is_correct
 from spct.records import Record
 from spct.sampling.judgments import model_fingerprint

@@ -68,6 +68,17 @@ def meta_rm_text(
     return f"{prompt}\n\n{JUDGMENT_HEADER}\n{row['text'].strip()}"
 
 
+def text_options(judge_config: Mapping[str, Any], single_score_range: Sequence[int]) -> dict[str, Any]:
+    """``meta_rm_text``'s options for rows sampled under ``judge_config`` (its prompt variant and score range), with
+    single responses scored in ``single_score_range`` (training prompts score them 0/1): the meta RM reads each
+    trajectory's own prompt."""
+    return {
+        "variant": judge_config["prompt_variant"],
+        "score_range": tuple(judge_config["score_range"]),
+        "single_score_range": tuple(single_score_range),
+    }
+
+
 def sampled_trajectories(
     records: Sequence[Record], rows: Sequence[Mapping[str, Any]]
 ) -> Iterator[tuple[Record, Mapping[str, Any]]]:

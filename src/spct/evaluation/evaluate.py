@@ -1,0 +1,65 @@
+"""One model x one benchmark: Greedy, Voting@k and MetaRM@k from one pass of sampled judgments, each scored by the
+benchmark's official metric, with the sample diagnostics and position bias (the ``metrics`` stage's result)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from spct.evaluation.benchmarks import benchmark_metric, paper_column
+from spct.evaluation.scaling import MetaScores, position_bias, sample_diagnostics, scaling_metrics
+from spct.grm import kept_by_meta_rm
+from spct.records import Record
+
+
+def read_meta_scores(path: str | Path) -> MetaScores:
+    """The ``meta_scores`` stage's file (``{"meta_rm": dir, "scores": [{item_id, sample, score}]}``) keyed
+    ``(item_id, sample)``, as ``scaling_metrics(..., meta_scores=)`` looks them up."""
+    rows = json.loads(Path(path).read_text())["scores"]
+    return {(row["item_id"], int(row["sample"])): row["score"] for row in rows}
+
+
+def check_metric_fits(metric: str, records: Sequence[Record], benchmark: str) -> None:
+    """ROC-AUC scores single responses; every other metric scores pairs and lists."""
+    if (metric == "roc_auc") != all(r.n == 1 for r in records):
+        raise ValueError(
+            f"benchmarks.{benchmark}.metric: {metric!r} does not fit its items "
+            f"({sum(r.n == 1 for r in records)} of {len(records)} are single responses); roc_auc is for single "
+            "responses only, the other metrics for pairs and lists"
+        )
+
+
+def evaluate_benchmark(
+    records: Sequence[Record],
+    judgments: Sequence[dict],
+    metrics_config: Mapping[str, Any],
+    benchmark_spec: Mapping[str, Any],
+    model: str,
+    benchmark: str,
+    meta_scores: MetaScores | None = None,
+) -> dict:
+    """The scaling sweep of ``metrics_config`` (``ks``, ``repeats``, ``seed``, ``k_meta``) on one model's judgments
+    of one benchmark, scored by the benchmark's metric (``spct.evaluation.benchmarks.benchmark_metric``)."""
+    metric = benchmark_metric(benchmark_spec)
+    check_metric_fits(metric, records, benchmark)
+    scaling = scaling_metrics(
+        records,
+        judgments,
+        metrics_config["ks"],
+        repeats=metrics_config.get("repeats", 20),
+        seed=metrics_config.get("seed", 0),
+        meta_scores=meta_scores,
+        k_meta=lambda k: kept_by_meta_rm(k, metrics_config.get("k_meta")),
+        metric=metric,
+    )
+    return {
+        "model": model,
+        "benchmark": benchmark,
+        "metric": metric,
+        "paper_column": paper_column(benchmark_spec),
+        "items": len(records),
+        "scaling": scaling,
+        "diagnostics": {**sample_diagnostics(judgments), **position_bias(records, judgments)},
+    }
