@@ -1,4 +1,4 @@
-"""Resume and atomic save helpers shared by the training stages.
+"""Resume, atomic save and the Trainer settings shared by the training stages (RFT, GRPO, the meta RM).
 
 Training stages write Trainer checkpoints into ``<out_dir>.checkpoints/`` while they run, resume from the last
 one when rerun after a kill (preemption is normal on a cluster), and publish the final model by writing it into
@@ -18,6 +18,28 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 TRAINING_FILE = "training.json"
+
+
+def shared_trainer_args(output_dir: str | Path, save_steps: int, seed: int, report_to, **fields: Any) -> dict:
+    """Keyword arguments of a ``transformers.TrainingArguments`` (or TRL config) that every training stage shares:
+    a checkpoint every ``save_steps`` (the last two kept, so a killed job resumes), the CPU when there is no GPU,
+    and bf16 autocast over fp32 weights where bf16 is native (``spct.device.native_bf16``); ``fields`` add the
+    stage's own."""
+    import torch
+
+    from spct.device import native_bf16
+
+    return dict(
+        output_dir=str(output_dir),
+        save_strategy="steps",
+        save_steps=save_steps,
+        save_total_limit=2,
+        seed=seed,
+        report_to=report_to,
+        use_cpu=not torch.cuda.is_available(),
+        bf16=native_bf16(),
+        **fields,
+    )
 
 
 def checkpoint_dir(out_dir: str | Path) -> Path:

@@ -28,13 +28,12 @@ from typing import Any
 
 import torch
 
-from spct.device import native_bf16
 from spct.grm import parse_judgment, rule_reward, shown_index
 from spct.records import Record
 from spct.sampling import ScoreFormat
 from spct.sampling.base import fitting_indices, render_chat, vllm_available
 from spct.sampling.judgments import JudgeSettings, build_sample_prompt
-from spct.training.checkpoints import checkpoint_dir, last_checkpoint, publish_trained
+from spct.training.checkpoints import checkpoint_dir, last_checkpoint, publish_trained, shared_trainer_args
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +156,7 @@ def grpo_config(
     use_vllm = (on_gpu and vllm_available()) if config.use_vllm == "auto" else config.use_vllm == "true"
     use_vllm = use_vllm and not config.guarantee_score_format
     return GRPOConfig(
-        output_dir=str(output_dir),
+        **shared_trainer_args(output_dir, config.save_steps, config.seed, report_to),
         learning_rate=config.learning_rate,
         beta=config.beta,
         num_generations=config.num_generations,
@@ -172,16 +171,9 @@ def grpo_config(
         use_vllm=use_vllm,
         vllm_mode="colocate",
         vllm_tensor_parallel_size=config.vllm_tensor_parallel_size,
-        bf16=native_bf16(),  # autocast over fp32 weights, on a GPU or a CPU with bf16 instructions
-        use_cpu=not on_gpu,
         # Recomputing activations saves GPU memory but only costs time on a CPU.
         gradient_checkpointing=on_gpu,
         logging_steps=1,
-        save_strategy="steps",
-        save_steps=config.save_steps,
-        save_total_limit=2,
-        seed=config.seed,
-        report_to=report_to,
         **config.extra,
     )
 

@@ -23,12 +23,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from spct.device import native_bf16
 from spct.evaluation.official import roc_auc
 from spct.grm import is_correct
 from spct.records import Record
 from spct.sampling.judgments import model_fingerprint
-from spct.training.checkpoints import checkpoint_dir, publish_model_dir
+from spct.training.checkpoints import checkpoint_dir, publish_model_dir, shared_trainer_args
 from spct.training.meta_rm_scoring import (
     META_RM_FILE,
     batched_logits,
@@ -283,27 +282,19 @@ def _build_trainer(base_model, train: Sequence[Mapping[str, Any]], ckpt_dir: Pat
     import torch
     from transformers import AutoModelForSequenceClassification, TrainingArguments, set_seed
 
-    cuda = torch.cuda.is_available()
     set_seed(config.seed)
     tokenizer = load_tokenizer(base_model)
     # fp32 master weights everywhere; the Trainer adds bf16 autocast where bf16 is native (spct.device).
     model = AutoModelForSequenceClassification.from_pretrained(base_model, num_labels=1, dtype=torch.float32)
     model.config.pad_token_id = tokenizer.pad_token_id  # Llama has none; the head pools the last non-pad token
     args = TrainingArguments(
-        output_dir=str(ckpt_dir),
+        **shared_trainer_args(ckpt_dir, config.save_steps, config.seed, config.report_to),
         learning_rate=config.learning_rate,
         per_device_train_batch_size=config.per_device_batch_size,
         gradient_accumulation_steps=config.gradient_accumulation_steps,
         max_steps=config.max_steps,
         num_train_epochs=config.num_train_epochs,
-        save_strategy="steps",
-        save_steps=config.save_steps,
-        save_total_limit=2,
         logging_steps=config.logging_steps,
-        report_to=config.report_to,
-        seed=config.seed,
-        use_cpu=not cuda,
-        bf16=native_bf16(),
         remove_unused_columns=False,  # our collator builds exactly the model inputs
         dataloader_num_workers=0,
     )

@@ -14,12 +14,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from spct.device import native_bf16
 from spct.records import read_jsonl
 from spct.sampling.base import fitting_indices
-from spct.training.checkpoints import checkpoint_dir, last_checkpoint, publish_trained
+from spct.training.checkpoints import checkpoint_dir, last_checkpoint, publish_trained, shared_trainer_args
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +96,8 @@ def _as_prompt_completion(example: dict, path: str, line: int) -> dict:
 def sft_config(config: RFTConfig, output_dir: Path, report_to: str | list[str]):
     from trl import SFTConfig
 
-    on_gpu = torch.cuda.is_available()
     return SFTConfig(
-        output_dir=str(output_dir),
+        **shared_trainer_args(output_dir, config.save_steps, config.seed, report_to),
         learning_rate=config.learning_rate,
         per_device_train_batch_size=config.per_device_train_batch_size,
         gradient_accumulation_steps=config.gradient_accumulation_steps,
@@ -110,14 +106,7 @@ def sft_config(config: RFTConfig, output_dir: Path, report_to: str | list[str]):
         lr_scheduler_type=config.lr_scheduler_type,
         warmup_steps=config.warmup_steps,
         completion_only_loss=True,  # loss on the assistant turn (the trajectory) only
-        bf16=native_bf16(),  # autocast over fp32 weights, on a GPU or a CPU with bf16 instructions
-        use_cpu=not on_gpu,
         logging_steps=1,
-        save_strategy="steps",
-        save_steps=config.save_steps,
-        save_total_limit=2,
-        seed=config.seed,
-        report_to=report_to,
         **config.extra,
     )
 
