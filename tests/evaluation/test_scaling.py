@@ -459,7 +459,7 @@ def test_position_bias_and_tie_rate():
 def test_official_score_rewardbench_weights_subsets_by_official_counts():
     """llmbar-natural (count 100) all right, llmbar-adver-manual (46) all wrong, hep-go (164) half right:
     Chat Hard = 100 / 146, Reasoning = 0.5, RB (partial) = their mean."""
-    from spct.evaluation.official import official_score
+    from spct.evaluation.metrics import official_score
 
     subsets = ["llmbar-natural"] * 2 + ["llmbar-adver-manual"] * 3 + ["hep-go"] * 2
     correct = [1, 1, 0, 0, 0, 1, 0]
@@ -471,7 +471,7 @@ def test_official_score_rewardbench_weights_subsets_by_official_counts():
 
 
 def test_official_score_rmb_and_ppe_correctness():
-    from spct.evaluation.official import official_score
+    from spct.evaluation.metrics import official_score
 
     parts = ["Helpfulness-BoN", "Helpfulness-Pairwise", "Harmlessness-BoN", "Harmlessness-Pairwise"]
     subsets = [parts[0]] * 4 + [parts[1], parts[2], parts[3]]
@@ -598,7 +598,7 @@ def test_metrics_stage_rejects_a_metric_that_does_not_fit_the_items(tmp_path):
 
 def test_bootstrap_of_one_item_per_subset_is_not_a_zero_width_interval():
     """Six subsets of one item each (half right): stratifying could vary nothing, so items are resampled freely."""
-    from spct.evaluation.official import official_score
+    from spct.evaluation.metrics import official_score
     from spct.evaluation.scaling import bootstrap_statistic
 
     subsets = [

@@ -2,7 +2,7 @@
 
 A ``Benchmark`` is one entry of ``BENCHMARKS``, the way lm-evaluation-harness declares a task: where its items come
 from (a ``spct.data.sources.Source``: hub id, split, column mapping, converter; or the members of a group loaded
-together), its official metric (``spct.evaluation.official.official_score``; the metric also fixes the tie rule,
+together), its official metric (``spct.evaluation.metrics.METRICS``; the metric also fixes the tie rule,
 ``STRICT_TIES``) and the column of the paper's table it fills. Adding a benchmark = one entry + its converter (in
 ``spct.data``) + its metric (in ``spct.evaluation.official``).
 
@@ -37,7 +37,8 @@ from spct.data.sources import (
     hub_unreachable_reason,
     offline_reason,
 )
-from spct.evaluation.official import PPE_CORRECTNESS_DOMAINS, STRICT_TIES
+from spct.evaluation.metrics import STRICT_TIES
+from spct.evaluation.official import PPE_CORRECTNESS_DOMAINS
 from spct.records import Record
 
 
@@ -105,7 +106,7 @@ _PPE_DOMAINS = [_ppe_domain(domain) for domain in PPE_CORRECTNESS_DOMAINS]
 
 
 # Each benchmark, declared once: where its items come from (a ``Source``, or the members of a group loaded
-# together), its official metric (``spct.evaluation.official.official_score``) and the paper column it fills (SPCT.md
+# together), its official metric (``spct.evaluation.metrics.official_score``) and the paper column it fills (SPCT.md
 # 4). A reconstruction from bundled data has no paper column: it is reported under its own name.
 BENCHMARKS: dict[str, Benchmark] = {
     b.name: b

@@ -15,7 +15,6 @@ that percentages and fractions cannot be mixed by accident.
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 # --- RewardBench -----------------------------------------------------------------------------------------------
@@ -227,38 +226,3 @@ def overall(rb: float, ppe_p: float, ppe_c: float, rmb: float) -> float:
             _fraction("RMB", rmb),
         ]
     )
-
-
-# --- Dispatch: each benchmark's official metric -------------------------------------------------------------
-# How a benchmark turns per-item correctness into its score (config key ``benchmarks.<name>.metric``):
-# accuracy (PPE-P and any plain pair / list set), rewardbench (official section weights, RB = mean of sections),
-# ppe_correctness (mean of the five domains), rmb (mean of its four parts), bon (a best-of-N set scored alone) and
-# roc_auc (single responses, ReaLMistake). rmb and bon count a tie with any loser as wrong (RMB's rule); the others
-# break ties by shuffle-then-argmax (the paper's evaluation rule).
-METRICS = ("accuracy", "rewardbench", "ppe_correctness", "rmb", "bon", "roc_auc")
-STRICT_TIES = frozenset({"rmb", "bon"})
-
-
-def official_score(metric: str, subsets: Sequence[str], correct: Sequence[float]) -> tuple[float, dict[str, float]]:
-    """``(score, parts)`` of per-item correctness (a 0..1 value per item) under the benchmark's official metric.
-
-    ``parts`` are the pieces the score averages: RewardBench sections, PPE-C domains or RMB parts (empty for plain
-    accuracy). Every metric here is linear in the per-item values for fixed subset sizes, so the score of the
-    per-item means over subset draws equals the mean of the per-draw scores.
-    """
-    if not correct:
-        raise ValueError("no pair or list items to score")
-    if metric in ("accuracy", "bon"):
-        return statistics.fmean(correct), {}
-    by_subset: dict[str, list[float]] = defaultdict(list)
-    for subset, value in zip(subsets, correct):
-        by_subset[subset].append(value)
-    subset_accuracy = {s: statistics.fmean(v) for s, v in by_subset.items()}
-    if metric == "rewardbench":
-        sections = rewardbench_section_scores(subset_accuracy)
-        return rewardbench_score(sections, allow_partial=True), sections
-    if metric == "ppe_correctness":
-        return ppe_correctness(subset_accuracy), subset_accuracy
-    if metric == "rmb":
-        return rmb_score(subset_accuracy), subset_accuracy
-    raise ValueError(f"unknown metric {metric!r} for pairs and lists; expected one of {METRICS}")

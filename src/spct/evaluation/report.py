@@ -1,7 +1,7 @@
 """The results report in the paper's layout: one table, its intervals and diagnostics, and the scaling plots.
 
 Rows are model / setting (Greedy, Voting@k, MetaRM@k); columns are benchmarks, each scored by its official metric
-(``spct.evaluation.official.official_score``).
+(``spct.evaluation.metrics.official_score``).
 The paper's own benchmarks appear under the paper's column names (RB, PPE-P,
 PPE-C, RMB, and ReaLMistake apart); reconstructions from bundled data keep their own names. ``Overall`` (mean of RB,
 PPE-P, PPE-C and RMB) is shown only when all four are there; otherwise ``Mean`` averages the pair / list columns and

@@ -16,8 +16,9 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 
-from spct.evaluation.official import METRICS, STRICT_TIES, official_score, rmb_bon_correct, roc_auc
-from spct.grm import default_k_meta, is_correct, metarm_select, single_response_score, vote, voting_correct
+from spct.evaluation.metrics import METRIC_NAMES, item_value, official_score, score_lists
+from spct.evaluation.official import roc_auc
+from spct.grm import default_k_meta, is_correct, metarm_select, single_response_score, vote
 from spct.records import Record
 from spct.sampling.judgments import GREEDY
 
@@ -43,10 +44,6 @@ def _rng(*key) -> random.Random:
     return random.Random(int(hashlib.sha256("/".join(map(str, key)).encode()).hexdigest()[:16], 16))
 
 
-def _scores(rows: Sequence[dict]) -> list[list[int] | None]:
-    return [row["scores"] if row["valid"] else None for row in rows]
-
-
 def _shown_side(rows: Sequence[dict], n: int) -> str | None:
     """Where most of the valid judgments showed the best response: "first", "last", or None (no majority)."""
     shown = [row.get("best_shown_at") for row in rows if row["valid"] and row.get("best_shown_at") is not None]
@@ -63,7 +60,7 @@ def _setting_draw(
     records: Sequence[Record],
     pick: Callable[[Record, random.Random], tuple[list[dict], list[dict]]],
     seed_key: tuple,
-    strict: bool,
+    metric: str,
 ) -> dict[str, list]:
     """Per-item outcomes of one draw of one setting: ``pick`` returns the rows that vote and the rows that were
     generated for them (MetaRM@k votes with k_meta of its k samples, but all k cost tokens)."""
@@ -71,16 +68,13 @@ def _setting_draw(
     for record in records:
         rng = _rng(*seed_key, record.id)
         rows, generated = pick(record, rng)
-        scores = _scores(rows)
+        scores = score_lists(rows)
         out["tokens"].append(sum(row["num_tokens"] for row in generated))
         out["invalid"].append(sum(s is None for s in scores) / len(scores))
         out["no_valid"].append(all(s is None for s in scores))
         if record.n >= 2:
             summed = vote(scores, record.n)
-            ok = summed is not None and (
-                rmb_bon_correct(summed, record.best) if strict else voting_correct(scores, record.best, rng)
-            )
-            out["correct"].append(ok)
+            out["correct"].append(item_value(metric, record, rows, rng))
             out["tied"].append(summed is not None and summed.count(max(summed)) > 1)
             out["shown"].append(_shown_side(rows, record.n))
         else:
@@ -111,8 +105,8 @@ def scaling_metrics(
     position bias (accuracy when most selected samples showed the best response first vs last).
     ``k_meta(k)`` is how many of its k samples MetaRM@k keeps (``spct.grm.kept_by_meta_rm``; default k/2).
     """
-    if metric not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}; expected one of {METRICS}")
+    if metric not in METRIC_NAMES:
+        raise ValueError(f"unknown metric {metric!r}; expected one of {METRIC_NAMES}")
     samples = group_samples(judgments)
     missing = [r.id for r in records if r.id not in samples]
     if missing:
@@ -121,10 +115,9 @@ def scaling_metrics(
     too_big = [k for k in ks if k > k_max]
     if too_big:
         raise ValueError(f"k={too_big} exceeds the {k_max} samples per item in the judgments")
-    strict = metric in STRICT_TIES
 
     def summarise(setting, k, pick, seed_key, draws):
-        outcomes = [_setting_draw(records, pick, (*seed_key, d), strict) for d in range(draws)]
+        outcomes = [_setting_draw(records, pick, (*seed_key, d), metric) for d in range(draws)]
         return _summarise(setting, k, outcomes, records, metric)
 
     rows = [summarise("greedy", 1, lambda r, _: ([samples[r.id]["greedy"]],) * 2, ("g",), 1)]
