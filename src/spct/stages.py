@@ -50,8 +50,8 @@ def prepare_data(raw_dir: Path, out_dir: Path, download_summary: Path | None = N
 
 def benchmark_items(eval_path: Path, name: str, spec: Mapping[str, Any], out_path: Path):
     """The items of one configured benchmark: a reconstruction from the eval split, or a published benchmark
-    from local files or the hub (``spct.evaluation.benchmarks.load_benchmark_items``)."""
-    from spct.evaluation.benchmarks import load_benchmark_items
+    from local files or the hub (``spct.evaluation.loading.load_benchmark_items``)."""
+    from spct.evaluation.loading import load_benchmark_items
 
     records = load_benchmark_items(name, spec, read_records(eval_path))
     write_records(out_path, records)

@@ -1,4 +1,4 @@
-"""Benchmark loaders (spct.evaluation.benchmarks): small files in each published format, written here -> eval records.
+"""Benchmark loaders (spct.evaluation.loading): small files in each published format, written here -> eval records.
 
 ReaLMistake rows are synthetic: the real data must never be bundled or republished.
 """
@@ -14,17 +14,15 @@ import pytest
 from spct.data.benchmark_converters import shuffled_best
 from spct.data.raw import RawDataError
 from spct.data.selection import stratified_cap
-from spct.evaluation import benchmarks
+from spct.evaluation import benchmarks, loading
 from spct.evaluation.benchmarks import (
     BENCHMARK_SOURCES,
-    BenchmarkUnavailable,
     convert_ppe_correctness,
     convert_ppe_preference,
     convert_rewardbench,
     convert_rmb,
-    load_benchmark,
-    load_rmb,
 )
+from spct.evaluation.loading import BenchmarkUnavailable, load_benchmark, load_rmb
 from spct.evaluation.official import PPE_CORRECTNESS_DOMAINS, RMB_PARTS
 from spct.records import Record, validate_record_fields
 
@@ -383,7 +381,7 @@ def test_hub_load_uses_load_dataset(monkeypatch):
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
-    monkeypatch.setattr(benchmarks, "hub_unreachable_reason", lambda: None)
+    monkeypatch.setattr(loading, "hub_unreachable_reason", lambda: None)
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
     records = load_benchmark("rewardbench", max_items=5)
     assert len(records) == 5 and calls == [("allenai/reward-bench", "filtered")]
@@ -404,13 +402,14 @@ def test_sources_documented():
     assert BENCHMARK_SOURCES["ppe_preference"].hub_id == "lmarena-ai/PPE-Human-Preference-V1"
 
 
-# --- The workflow's benchmark items (spct.evaluation.benchmarks.load_benchmark_items) --------------------------------
+# --- The workflow's benchmark items (spct.evaluation.loading.load_benchmark_items) -----------------------------------
 
 
 def test_configured_source_benchmark_covers_every_part_under_a_cap(tmp_path):
     """`source: rmb` with a local `path` and a small cap: round-robin over subsets keeps all four RMB parts, so the
     official RMB score (mean of the four) is defined; the same cap gives the same items every time."""
-    from spct.evaluation.benchmarks import benchmark_metric, load_benchmark_items, paper_column
+    from spct.evaluation.benchmarks import benchmark_metric, paper_column
+    from spct.evaluation.loading import load_benchmark_items
 
     spec = {"source": "rmb", "path": str(write_rmb(tmp_path / "RMB_dataset")), "max_items": 4}
     records = load_benchmark_items("rmb", spec, eval_records=[])
@@ -422,7 +421,7 @@ def test_configured_source_benchmark_covers_every_part_under_a_cap(tmp_path):
 
 
 def test_configured_source_benchmark_with_a_missing_path_names_the_key(tmp_path):
-    from spct.evaluation.benchmarks import load_benchmark_items
+    from spct.evaluation.loading import load_benchmark_items
 
     with pytest.raises(FileNotFoundError, match=r"benchmarks\.my-rmb\.path: .*nowhere"):
         load_benchmark_items("my-rmb", {"source": "rmb", "path": str(tmp_path / "nowhere")}, [])
