@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from spct.data.benchmark_converters import SPLIT, UniqueIds, conversation_turns, shuffled_best
-from spct.data.converters import ordered_pair, render_conversation
+from spct.data.build import ordered_pair, source_fields, usable_responses
+from spct.data.converters import render_conversation
 from spct.data.raw import RawRow
 from spct.data.sources import (
     Rows,
@@ -79,13 +80,15 @@ def rmb_records(
         others, models = [text for text, _ in losers], [good_model, *(m for _, m in losers)]
         if not others:
             count_skip(skipped, subset, "no losers")
-        elif is_blank(prompt):
-            count_skip(skipped, subset, "empty prompt")
-        elif is_blank(good) or any(is_blank(t) for t in others):
-            count_skip(skipped, subset, "empty answer")
-        elif good in others:
-            count_skip(skipped, subset, "a loser identical to the best answer")
-        else:
+        elif usable_responses(
+            skipped,
+            subset,
+            prompt,
+            good,
+            others,
+            empty="empty answer",
+            identical="a loser identical to the best answer",
+        ):
             record_id = ids(f"{name}/{uid}", key)
             if kind == "Pairwise":
                 responses, best = ordered_pair(record_id, good, others[0])
@@ -179,10 +182,7 @@ def realmistake_records(
         else:
             records.append(
                 row.record(
-                    id=f"{name}/{key}",
-                    source=name,
-                    subset=name,
-                    split=SPLIT,
+                    **source_fields(name, key, SPLIT),
                     prompt=prompt,
                     responses=[response],
                     label=REALMISTAKE_LABELS[label],

@@ -12,7 +12,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from spct.data.converters import ordered_pair, render_conversation
+from spct.data.build import pair_record, source_fields, usable_responses
+from spct.data.converters import render_conversation
 from spct.data.raw import RawRow
 from spct.data.sources import Skipped, Source, count_skip, is_blank, prepare
 from spct.records import Record
@@ -62,10 +63,7 @@ def ultrafeedback_records(
         else:
             records.append(
                 row.record(
-                    id=f"{name}/{key}",
-                    source=name,
-                    subset=name,
-                    split=SPLIT,
+                    **source_fields(name, key, SPLIT),
                     prompt=prompt,
                     responses=responses,
                     best=scores.index(max(scores)),
@@ -120,17 +118,10 @@ def helpsteer2_preference_records(
             count_skip(skipped, name, "tie (preference_strength 0)")
         elif not turns:
             count_skip(skipped, name, "empty prompt")
-        elif is_blank(first) or is_blank(second):
-            count_skip(skipped, name, "empty response")
-        elif first == second:
-            count_skip(skipped, name, "identical responses")
-        else:
+        elif usable_responses(skipped, name, None, first, [second]):
             records.append(
                 row.record(
-                    id=f"{name}/{key}",
-                    source=name,
-                    subset=name,
-                    split=SPLIT,
+                    **source_fields(name, key, SPLIT),
                     prompt=render_conversation(turns),
                     responses=[first, second],
                     best=0 if strength < 0 else 1,
@@ -186,22 +177,16 @@ def skywork_preference_records(
         good, bad = chosen[-1][1], rejected[-1][1]
         if not context or all(is_blank(text) for _, text in context):
             count_skip(skipped, name, "empty prompt")
-        elif is_blank(good) or is_blank(bad):
-            count_skip(skipped, name, "empty final reply")
-        elif good == bad:
-            count_skip(skipped, name, "identical final replies")
-        else:
-            record_id = f"{name}/{key}"
-            responses, best = ordered_pair(record_id, good, bad)
+        elif usable_responses(
+            skipped, name, None, good, [bad], empty="empty final reply", identical="identical final replies"
+        ):
             records.append(
-                row.record(
-                    id=record_id,
-                    source=name,
-                    subset=name,
-                    split=SPLIT,
+                pair_record(
+                    row,
+                    good,
+                    bad,
+                    **source_fields(name, key, SPLIT),
                     prompt=render_conversation(context),
-                    responses=responses,
-                    best=best,
                     meta={"origin": row.get(cols["source"], optional=True), "turns": len(context)},
                 )
             )
@@ -232,25 +217,10 @@ def offsetbias_records(
         outputs = {1: row.get(cols["output_1"]), 2: row.get(cols["output_2"])}
         good, bad = outputs[label], outputs[3 - label]
         prompt = row.get(cols["instruction"])
-        if is_blank(prompt):
-            count_skip(skipped, name, "empty prompt")
-        elif is_blank(good) or is_blank(bad):
-            count_skip(skipped, name, "empty output")
-        elif good == bad:
-            count_skip(skipped, name, "identical outputs")
-        else:
-            record_id = f"{name}/{key}"
-            responses, best = ordered_pair(record_id, good, bad)
+        if usable_responses(skipped, name, prompt, good, [bad], empty="empty output", identical="identical outputs"):
             records.append(
-                row.record(
-                    id=record_id,
-                    source=name,
-                    subset=name,
-                    split=SPLIT,
-                    prompt=prompt,
-                    responses=responses,
-                    best=best,
-                    meta={"raw_label": label},
+                pair_record(
+                    row, good, bad, **source_fields(name, key, SPLIT), prompt=prompt, meta={"raw_label": label}
                 )
             )
     return records
@@ -312,10 +282,7 @@ def math_records(
         else:
             records.append(
                 row.record(
-                    id=f"{name}/{key}",
-                    source=name,
-                    subset=name,
-                    split=SPLIT,
+                    **source_fields(name, key, SPLIT),
                     prompt=problem,
                     responses=[solution],
                     label=1,
