@@ -4,6 +4,7 @@
 manifest. The split of every subset is fixed in ``spct.data.splits.SPLIT_OF``. See data/README.md.
 """
 
+from spct.data.build import ordered_pair
 from spct.data.converters import (
     convert_evalbiasbench,
     convert_hh_rlhf,
@@ -13,7 +14,6 @@ from spct.data.converters import (
     convert_llmbar_processed,
     convert_pandalm,
     convert_xstest,
-    ordered_pair,
 )
 from spct.data.math_converters import convert_gsm8k, convert_math500, convert_math_cot
 from spct.data.prepare import format_count_table, prepare_all, write_prepared

@@ -19,7 +19,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from spct.data.converters import ordered_pair, render_conversation
+from spct.data.build import pair_record, usable_responses
+from spct.data.converters import render_conversation
 from spct.data.raw import RawRow
 from spct.data.sources import Rows, Skipped, Source, count_skip, is_blank, prepare
 from spct.records import Record
@@ -91,24 +92,17 @@ def rewardbench_records(
         raw_id = row.get(cols["id"], (int, str))
         if is_blank(subset):
             row.fail("empty subset name", cols["subset"])
-        if is_blank(prompt):
-            count_skip(skipped, name, "empty prompt")
-        elif is_blank(good) or is_blank(bad):
-            count_skip(skipped, name, "empty response")
-        elif good == bad:
-            count_skip(skipped, name, "identical responses")
-        else:
-            record_id = ids(f"{name}/{raw_id}", key)
-            responses, best = ordered_pair(record_id, good, bad)
+        if usable_responses(skipped, name, prompt, good, [bad]):
             records.append(
-                row.record(
-                    id=record_id,
+                pair_record(
+                    row,
+                    good,
+                    bad,
+                    id=ids(f"{name}/{raw_id}", key),
                     source=name,
                     subset=subset,
                     split=SPLIT,
                     prompt=prompt,
-                    responses=responses,
-                    best=best,
                     meta={
                         "raw_id": raw_id,
                         "chosen_model": row.get(cols["chosen_model"], optional=True),
@@ -158,13 +152,7 @@ def ppe_preference_records(
             row.fail(f"bad value {winner!r}; expected one of {sorted(PPE_WINNERS)} or a tie", cols["winner"])
         first, second = row.get(cols["response_1"]), row.get(cols["response_2"])
         prompt = _text_or_conversation(row, cols["prompt"])
-        if is_blank(prompt):
-            count_skip(skipped, subset, "empty prompt")
-        elif is_blank(first) or is_blank(second):
-            count_skip(skipped, subset, "empty response")
-        elif first == second:
-            count_skip(skipped, subset, "identical responses")
-        else:
+        if usable_responses(skipped, subset, prompt, first, [second]):
             question_id = row.get(cols["question_id"], (int, str), optional=True)
             records.append(
                 row.record(
@@ -239,7 +227,7 @@ def ppe_correctness_records(
         for pair in pairs:
             i, j = _checked_pair(row, pair, responses, len(scores), cols["pairs"])
             record_id = f"ppe-correctness/{domain}/{key}/{i}-{j}"
-            texts = {index: row.get(responses[index], optional=True) for index in (i, j)}
+            texts = {index: row.get(responses[index], optional=True) or "" for index in (i, j)}
             record = _ppe_pair_record(row, cols, record_id, domain, prompt, (i, j), texts, scores, skipped)
             if record is not None:
                 records.append(record)
@@ -272,33 +260,29 @@ def _ppe_pair_record(
     subset: str,
     prompt: str,
     pair: tuple[int, int],
-    texts: Mapping[int, str | None],
+    texts: Mapping[int, str],
     scores: Sequence[Any],
     skipped: Skipped,
 ) -> Record | None:
-    """One conflict pair as a record (the correct response placed by ``ordered_pair``), or None when skipped."""
+    """One conflict pair as a record (the correct response placed by ``ordered_pair``), or None when skipped.
+
+    ``texts`` maps a response index to its text ("" for a missing one: skipped as an empty response).
+    """
     i, j = pair
     ok_i, ok_j = _is_correct(row, scores[i], cols["scores"], i), _is_correct(row, scores[j], cols["scores"], j)
-    text_i, text_j = texts[i], texts[j]
+    good, bad = (texts[i], texts[j]) if ok_i else (texts[j], texts[i])
     if ok_i is None or ok_j is None or ok_i == ok_j:
         count_skip(skipped, subset, "pair is not one correct and one incorrect response")
-    elif is_blank(prompt):
-        count_skip(skipped, subset, "empty prompt")
-    elif text_i is None or text_j is None or is_blank(text_i) or is_blank(text_j):
-        count_skip(skipped, subset, "empty response")
-    elif text_i == text_j:
-        count_skip(skipped, subset, "identical responses")
-    else:
-        good, bad = (text_i, text_j) if ok_i else (text_j, text_i)
-        ordered, best = ordered_pair(record_id, good, bad)
-        return row.record(
+    elif usable_responses(skipped, subset, prompt, good, [bad]):
+        return pair_record(
+            row,
+            good,
+            bad,
             id=record_id,
             source="ppe",
             subset=subset,
             split=SPLIT,
             prompt=prompt,
-            responses=ordered,
-            best=best,
             meta={
                 "question_id": row.get(cols["question_id"], (int, str), optional=True),
                 "model_name": row.get(cols["model_name"], optional=True),

@@ -8,27 +8,14 @@ index>`` so they stay the same across runs. Converters that drop items count the
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from spct.data.build import pair_record, subset_fields
 from spct.data.raw import RawRow, read_csv, read_json_array, read_json_groups, read_jsonl
 from spct.data.sources import Skipped, count_skip
-from spct.data.splits import split_of
 from spct.records import Record
-
-
-def ordered_pair(record_id: str, chosen: str, rejected: str) -> tuple[list[str], int]:
-    """Put the chosen response first or second, decided by a hash of the record id; returns (responses, best).
-
-    Used where the raw data always lists the preferred response first: otherwise a judge biased towards
-    position 0 would look perfect. sha256, not ``hash()``, because Python salts string hashes per process.
-    """
-    if hashlib.sha256(record_id.encode("utf-8")).digest()[0] % 2 == 0:
-        return [chosen, rejected], 0
-    return [rejected, chosen], 1
-
 
 # --- LLMBar (princeton-nlp/LLMBar) ----------------------------------------------------------------------------
 
@@ -56,10 +43,7 @@ def convert_llmbar_file(path: Path, subset: str, source: str) -> list[Record]:
         label = row.get("label", int, allowed=(1, 2))
         records.append(
             row.record(
-                id=f"{subset}/{i}",
-                source=source,
-                subset=subset,
-                split=split_of(subset),
+                **subset_fields(f"{subset}/{i}", source, subset),
                 prompt=row.get("input"),
                 responses=[row.get("output_1"), row.get("output_2")],
                 best=label - 1,
@@ -111,18 +95,13 @@ def convert_humanevalpack_file(path: Path, language: str) -> list[Record]:
         task_id = row.get("task_id")
         record_id = f"{subset}/{task_id.rsplit('/', 1)[-1]}"
         head = (row.get("import", optional=True) or "") + row.get("declaration")
-        responses, best = ordered_pair(
-            record_id, head + row.get("canonical_solution"), head + row.get("buggy_solution")
-        )
         records.append(
-            row.record(
-                id=record_id,
-                source="humanevalpack",
-                subset=subset,
-                split=split_of(subset),
+            pair_record(
+                row,
+                head + row.get("canonical_solution"),
+                head + row.get("buggy_solution"),
+                **subset_fields(record_id, "humanevalpack", subset),
                 prompt=row.get("instruction"),
-                responses=responses,
-                best=best,
                 meta={"task_id": task_id, "bug_type": row.get("bug_type", optional=True)},
             )
         )
@@ -166,17 +145,13 @@ def convert_xstest(xstest_dir: Path, models: tuple[str, ...] = XSTEST_MODELS, sk
         prompt = chosen.get("prompt")
         if rejected.get("prompt") != prompt:
             rejected.fail(f"prompt differs from the {chosen_model} completion's prompt", "prompt")
-        record_id = f"{subset}/{prompt_id}"
-        responses, best = ordered_pair(record_id, chosen.get("completion").strip(), rejected.get("completion").strip())
         records.append(
-            chosen.record(
-                id=record_id,
-                source="xstest",
-                subset=subset,
-                split=split_of(subset),
+            pair_record(
+                chosen,
+                chosen.get("completion").strip(),
+                rejected.get("completion").strip(),
+                **subset_fields(f"{subset}/{prompt_id}", "xstest", subset),
                 prompt=prompt,
-                responses=responses,
-                best=best,
                 meta={
                     "type": prompt_row.get("type"),
                     "chosen_model": chosen_model,
@@ -239,17 +214,13 @@ def convert_hh_rlhf(path: Path, subset: str = "hh-rlhf-harmless", skipped: Skipp
         if not good or not bad:
             count_skip(skipped, subset, "empty final turn")
             continue
-        record_id = f"{subset}/{i}"
-        responses, best = ordered_pair(record_id, good, bad)
         records.append(
-            row.record(
-                id=record_id,
-                source="hh-rlhf",
-                subset=subset,
-                split=split_of(subset),
+            pair_record(
+                row,
+                good,
+                bad,
+                **subset_fields(f"{subset}/{i}", "hh-rlhf", subset),
                 prompt=render_conversation(chosen[:-1]),
-                responses=responses,
-                best=best,
                 meta={"turns": len(chosen) - 1},
             )
         )
@@ -284,10 +255,7 @@ def convert_pandalm(path: Path, skipped: Skipped = None) -> list[Record]:
         idx = row.get("idx", int, optional=True)
         records.append(
             row.record(
-                id=f"{subset}/{i if idx is None else idx}",
-                source="pandalm",
-                subset=subset,
-                split=split_of(subset),
+                **subset_fields(f"{subset}/{i if idx is None else idx}", "pandalm", subset),
                 prompt=row.get("instruction") + (f"\n\n{extra}" if extra else ""),
                 responses=[_pandalm_response(row, "response1"), _pandalm_response(row, "response2")],
                 best=majority - 1,
@@ -318,17 +286,13 @@ def convert_evalbiasbench(path: Path) -> list[Record]:
             subset = "evalbiasbench-" + re.sub(r"[^a-z0-9]+", "-", bias.lower()).strip("-")
             label = row.get("label", int, allowed=(1, 2))
             good, bad = row.get(f"response{label}"), row.get(f"response{3 - label}")
-            record_id = f"{subset}/{i}"
-            responses, best = ordered_pair(record_id, good, bad)
             records.append(
-                row.record(
-                    id=record_id,
-                    source="evalbiasbench",
-                    subset=subset,
-                    split=split_of(subset),
+                pair_record(
+                    row,
+                    good,
+                    bad,
+                    **subset_fields(f"{subset}/{i}", "evalbiasbench", subset),
                     prompt=row.get("instruction"),
-                    responses=responses,
-                    best=best,
                     meta={"bias": bias},
                 )
             )

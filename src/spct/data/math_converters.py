@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from spct.data.build import subset_fields
 from spct.data.raw import RawRow, read_jsonl
-from spct.data.splits import split_of
 from spct.records import Record
 
 # --- MATH-500 and GSM8K: single reference solutions ----------------------------------------------------------
@@ -19,10 +19,7 @@ def convert_math500(path: Path) -> list[Record]:
     subset = "math500"
     return [
         row.record(
-            id=f"{subset}/{i}",
-            source="math500",
-            subset=subset,
-            split=split_of(subset),
+            **subset_fields(f"{subset}/{i}", "math500", subset),
             prompt=row.get("problem"),
             responses=[row.get("solution")],
             label=1,
@@ -59,10 +56,7 @@ def convert_gsm8k(path: Path, limit: int | None = 300) -> list[Record]:
         idx = row.get("idx", int, optional=True)
         records.append(
             row.record(
-                id=f"{subset}/{i if idx is None else idx}",
-                source="gsm8k",
-                subset=subset,
-                split=split_of(subset),
+                **subset_fields(f"{subset}/{i if idx is None else idx}", "gsm8k", subset),
                 prompt=row.get("question"),
                 responses=[solution],
                 label=1,
@@ -93,14 +87,12 @@ def convert_math_cot(path: Path) -> list[Record]:
         preds = row.get_list("pred", str, length=len(responses))
         correct = [i for i, s in enumerate(scores) if s]
         wrong = [i for i, s in enumerate(scores) if not s]
-        common = {"source": "math-cot", "prompt": question, "reference": gt}
+        common = {"prompt": question, "reference": gt}
         if correct and wrong:
             keep = sorted([correct[0], *wrong])
             records.append(
                 row.record(
-                    id=f"math-cot-bon/{idx}",
-                    subset="math-cot-bon",
-                    split=split_of("math-cot-bon"),
+                    **subset_fields(f"math-cot-bon/{idx}", "math-cot", "math-cot-bon"),
                     responses=[responses[i] for i in keep],
                     best=keep.index(correct[0]),
                     meta={"raw_indices": keep, "preds": [preds[i] for i in keep]},
@@ -110,9 +102,7 @@ def convert_math_cot(path: Path) -> list[Record]:
         for i in range(len(responses)) if correct and wrong else [0]:
             records.append(
                 row.record(
-                    id=f"math-cot-single/{idx}/{i}",
-                    subset="math-cot-single",
-                    split=split_of("math-cot-single"),
+                    **subset_fields(f"math-cot-single/{idx}/{i}", "math-cot", "math-cot-single"),
                     responses=[responses[i]],
                     label=int(scores[i]),
                     meta={"raw_index": i, "pred": preds[i]},

@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from spct.data.benchmark_converters import SPLIT, UniqueIds, conversation_turns, shuffled_best
-from spct.data.converters import ordered_pair, render_conversation
+from spct.data.build import ordered_pair, source_fields, usable_responses
+from spct.data.converters import render_conversation
 from spct.data.raw import RawRow
 from spct.data.sources import (
     Rows,
@@ -21,8 +22,8 @@ from spct.data.sources import (
     check_columns,
     count_skip,
     is_blank,
-    prepare,
     resolve_columns,
+    row_converter,
     row_keys,
 )
 from spct.records import Record
@@ -79,13 +80,15 @@ def rmb_records(
         others, models = [text for text, _ in losers], [good_model, *(m for _, m in losers)]
         if not others:
             count_skip(skipped, subset, "no losers")
-        elif is_blank(prompt):
-            count_skip(skipped, subset, "empty prompt")
-        elif is_blank(good) or any(is_blank(t) for t in others):
-            count_skip(skipped, subset, "empty answer")
-        elif good in others:
-            count_skip(skipped, subset, "a loser identical to the best answer")
-        else:
+        elif usable_responses(
+            skipped,
+            subset,
+            prompt,
+            good,
+            others,
+            empty="empty answer",
+            identical="a loser identical to the best answer",
+        ):
             record_id = ids(f"{name}/{uid}", key)
             if kind == "Pairwise":
                 responses, best = ordered_pair(record_id, good, others[0])
@@ -154,46 +157,34 @@ def _rmb_answers(
 REALMISTAKE_LABELS = {"no_error": 1, "error": 0}  # Eq. 10: 1 = correct / no error
 
 
+@row_converter
 def realmistake_records(
-    source: Source,
-    rows: Rows,
-    columns: Mapping[str, str] | None = None,
-    skipped: Skipped = None,
-    *,
-    keys: Sequence[Any] | None = None,
-) -> list[Record]:
+    source: Source, cols: Mapping[str, str], key: str, row: RawRow, skipped: Skipped
+) -> Record | None:
     """``{input, llm_response, error_label, error_categories, human_explanation, metadata}`` -> single responses.
 
     label 1 for ``no_error`` and 0 for ``error``; any other label is an error. The human explanation is not copied.
     """
     name = source.name
-    cols, items = prepare(source, rows, columns, keys)
-    records = []
-    for key, row in items:
-        label = row.get(cols["error_label"], allowed=REALMISTAKE_LABELS)
-        prompt, response = row.get(cols["input"]), row.get(cols["llm_response"])
-        if is_blank(prompt):
-            count_skip(skipped, name, "empty input")
-        elif is_blank(response):
-            count_skip(skipped, name, "empty llm_response")
-        else:
-            records.append(
-                row.record(
-                    id=f"{name}/{key}",
-                    source=name,
-                    subset=name,
-                    split=SPLIT,
-                    prompt=prompt,
-                    responses=[response],
-                    label=REALMISTAKE_LABELS[label],
-                    meta={
-                        "error_label": label,
-                        "error_categories": row.get(cols["error_categories"], (list, str), optional=True),
-                        "metadata": row.get(cols["metadata"], (dict, str), optional=True),
-                    },
-                )
-            )
-    return records
+    label = row.get(cols["error_label"], allowed=REALMISTAKE_LABELS)
+    prompt, response = row.get(cols["input"]), row.get(cols["llm_response"])
+    if is_blank(prompt):
+        count_skip(skipped, name, "empty input")
+    elif is_blank(response):
+        count_skip(skipped, name, "empty llm_response")
+    else:
+        return row.record(
+            **source_fields(name, key, SPLIT),
+            prompt=prompt,
+            responses=[response],
+            label=REALMISTAKE_LABELS[label],
+            meta={
+                "error_label": label,
+                "error_categories": row.get(cols["error_categories"], (list, str), optional=True),
+                "metadata": row.get(cols["metadata"], (dict, str), optional=True),
+            },
+        )
+    return None
 
 
 __all__ = ["REALMISTAKE_LABELS", "realmistake_records", "rmb_records", "rmb_subset"]

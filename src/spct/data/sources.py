@@ -152,6 +152,26 @@ def prepare(
     return mapping, items
 
 
+RowConverter = Callable[[Source, Mapping[str, str], str, RawRow, Skipped], Record | None]
+
+
+def row_converter(convert_row: RowConverter) -> Callable[..., list[Record]]:
+    """The converter ``(source, rows, columns, skipped, *, keys)`` that checks the columns and keys (``prepare``),
+    then calls ``convert_row(source, columns, key, row, skipped)`` on each row in order and keeps the records it
+    returns (None: the row was skipped, and counted in ``skipped``). Name and docstring are ``convert_row``'s.
+    """
+
+    def convert(
+        source: Source, rows: Rows, columns: Mapping[str, str] | None = None, skipped: Skipped = None, *, keys=None
+    ) -> list[Record]:
+        cols, items = prepare(source, rows, columns, keys)
+        return [record for key, row in items if (record := convert_row(source, cols, key, row, skipped)) is not None]
+
+    for attribute in ("__module__", "__name__", "__qualname__", "__doc__"):
+        setattr(convert, attribute, getattr(convert_row, attribute))
+    return convert
+
+
 # --- The hub --------------------------------------------------------------------------------------------------
 
 
@@ -292,6 +312,7 @@ __all__ = [
     "DATA_SUFFIXES",
     "PROBE_TIMEOUT_S",
     "SUFFIX_PATTERN",
+    "RowConverter",
     "Rows",
     "Skipped",
     "Source",
@@ -306,6 +327,7 @@ __all__ = [
     "prepare",
     "read_rows",
     "resolve_columns",
+    "row_converter",
     "row_keys",
     "unique_ids",
 ]
