@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spct.data.benchmark_converters import ppe_correctness_converter, ppe_preference_records, rewardbench_records
+from spct.data.judgebench import judgebench_records
 from spct.data.rmb_realmistake import realmistake_records, rmb_records
 from spct.data.sources import Rows, Skipped, Source
 from spct.evaluation.metrics import STRICT_TIES
@@ -200,6 +201,39 @@ BENCHMARKS: dict[str, Benchmark] = {
             ),
             metric="roc_auc",
             paper_column="ReaLMistake",
+        ),
+        Benchmark(
+            name="judgebench",
+            sources=(
+                Source(
+                    name="judgebench",
+                    description=(
+                        "JudgeBench response pairs, one record per pair (responses [A, B], best = the label's "
+                        "winner), subset = category; hub split 'gpt' (350 GPT-4o pairs, the leaderboard's set); "
+                        "the Claude pairs (270) from path: to the published data/*.jsonl"
+                    ),
+                    hub_id="ScalerLab/JudgeBench",
+                    split="gpt",
+                    columns={
+                        "pair_id": "pair_id",
+                        "original_id": "original_id",
+                        "source": "source",
+                        "question": "question",
+                        "response_model": "response_model",
+                        "response_A": "response_A",
+                        "response_B": "response_B",
+                        "label": "label",
+                    },
+                    converter=judgebench_records,
+                    optional=frozenset({"original_id"}),
+                    confirmed=(
+                        "ScalerLab/JudgeBench README.md and data/dataset=judgebench,response_model=*.jsonl at "
+                        "12a499c5c29f06940d259b49250fca627d2a0ee5; hub splits 'gpt' (350) and 'claude' (270) from "
+                        "the hub's viewer and README (load_dataset('ScalerLab/JudgeBench', split='gpt'))"
+                    ),
+                ),
+            ),
+            metric="judgebench",
         ),
     ]
 }

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from spct.evaluation.judgebench import judgebench_rule, judgebench_score
 from spct.evaluation.official import (
     ppe_correctness,
     rewardbench_score,
@@ -95,7 +96,8 @@ class Metric:
 
 # accuracy (PPE-P and any plain pair / list set), rewardbench (official section weights, RB = mean of sections),
 # ppe_correctness (mean of the five domains), rmb (mean of its four parts), bon (a best-of-N set scored alone, RMB's
-# strict rule) and roc_auc (single responses, ReaLMistake).
+# strict rule), roc_auc (single responses, ReaLMistake) and judgebench (each pair's two orders, +1 / -1 / 0 each,
+# right when the sum is above 0; overall over pairs, parts per category: spct.evaluation.judgebench).
 METRICS: dict[str, Metric] = {
     "accuracy": Metric(mean_of_items),
     "rewardbench": Metric(rewardbench),
@@ -103,6 +105,7 @@ METRICS: dict[str, Metric] = {
     "rmb": Metric(rmb_parts, strict_rule),
     "bon": Metric(mean_of_items, strict_rule),
     "roc_auc": Metric(None),
+    "judgebench": Metric(judgebench_score, judgebench_rule),
 }
 METRIC_NAMES = tuple(METRICS)
 STRICT_TIES = frozenset(name for name, metric in METRICS.items() if metric.strict_ties)
