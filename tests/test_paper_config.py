@@ -89,3 +89,17 @@ def test_paper_training_runs_under_deepspeed_zero3_on_every_gpu():
     assert PAPER["training"]["world_size"] == 8
     for name in ("single_gpu", "ddp"):
         assert yaml.safe_load((REPO / "workflow" / "accelerate" / f"{name}.yaml").read_text())["num_machines"] == 1
+
+
+def test_paper_config_evaluates_judgebench_apart_from_the_paper_overall():
+    """JudgeBench from the hub ('gpt' split: the leaderboard's 350 GPT-4o pairs), scored by its own order-swap rule,
+    with no paper column (so never in the Overall); the config comment names the deviation of the two orders."""
+    from spct.evaluation.benchmarks import BENCHMARKS, benchmark_metric, paper_column
+
+    spec = PAPER["benchmarks"]["judgebench"]
+    assert spec["source"] == "judgebench" and spec.get("path") is None
+    assert BENCHMARKS["judgebench"].sources[0].split == "gpt"
+    assert benchmark_metric(spec) == "judgebench" and paper_column(spec) is None
+    text = (REPO / "configs" / "paper.yaml").read_text()
+    comment = text.split("\n  judgebench:\n", 1)[0].rsplit("metric: roc_auc\n", 1)[1]  # the lines just above it
+    assert "DEVIATION" in comment and "permutation" in comment

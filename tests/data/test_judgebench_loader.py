@@ -102,7 +102,8 @@ def test_both_response_model_files_keep_unique_ids(tmp_path):
     check_valid(records)
     assert Counter(r.meta["response_model"] for r in records) == Counter({GPT: 10, CLAUDE: 5})
     shared = [r for r in records if r.meta["pair_id"].endswith("000000000003")]
-    assert sorted(r.id for r in shared) == sorted(f"judgebench/{m}/81ec57f2-483f-515f-93ff-000000000003" for m in (GPT, CLAUDE))
+    pair_id = "81ec57f2-483f-515f-93ff-000000000003"
+    assert sorted(r.id for r in shared) == sorted(f"judgebench/{m}/{pair_id}" for m in (GPT, CLAUDE))
     assert {type(r.meta["original_id"]) for r in shared} == {int, str}
     assert Counter(r.subset for r in records) == Counter({"Knowledge": 6, "Reasoning": 3, "Math": 3, "Coding": 3})
 
@@ -145,7 +146,8 @@ def test_errors_name_file_line_and_key(tmp_path):
     with pytest.raises(RawDataError, match=r"missing column\(s\) 'response_B'.*found columns"):
         load_benchmark("judgebench", path=write_jsonl(tmp_path / "x.jsonl", [missing]))
     no_original = {k: v for k, v in jb_row(0, GPT).items() if k != "original_id"}  # optional: metadata only
-    assert load_benchmark("judgebench", path=write_jsonl(tmp_path / "y.jsonl", [no_original]))[0].meta["original_id"] is None
+    (record,) = load_benchmark("judgebench", path=write_jsonl(tmp_path / "y.jsonl", [no_original]))
+    assert record.meta["original_id"] is None
 
 
 def test_the_same_file_twice_or_judged_outputs_are_duplicates(tmp_path):
