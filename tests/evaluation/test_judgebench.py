@@ -8,12 +8,16 @@ correct when the sum is above 0; Overall = correct pairs / all pairs.
 
 from __future__ import annotations
 
+import json
 import random
 
+import pandas as pd
 import pytest
 
+from spct.evaluation.evaluate import evaluate_benchmark
 from spct.evaluation.judgebench import judgebench_rule, judgebench_score, order_decision, order_decisions
 from spct.evaluation.metrics import METRICS, item_value, official_score
+from spct.evaluation.report import write_report
 from spct.evaluation.scaling import scaling_metrics
 from spct.records import Record
 
@@ -157,13 +161,8 @@ def test_overall_is_over_pairs_not_a_mean_of_categories():
     assert METRICS["judgebench"].item_rule is judgebench_rule and not METRICS["judgebench"].strict_ties
 
 
-def test_scaling_metrics_end_to_end():
-    """Greedy and Voting@2 on four pairs, one per category; values by hand:
-
-    greedy: p0 AB [8, 3] right; p1 (B>A) BA [4, 9] right; p2 AB tie -> 0; p3 invalid -> 0 => 0.5
-    voting@2 (both samples): p0 AB [8, 3] +1, BA [3, 8] -1 -> 0; p1 AB [2, 9] +1, BA tie 0 -> 1;
-    p2 AB [9, 1] + AB [1, 2] = [10, 3] -> +1 (BA unseen) -> 1; p3 BA [7, 2] +1, BA invalid -> 1 => 0.75
-    """
+def hand_built():
+    """Four pairs, one per category, and their judgments (greedy + two samples each); see the test below."""
     records = [
         pair("p0", 0, "Knowledge"),
         pair("p1", 1, "Reasoning"),
@@ -180,6 +179,17 @@ def test_scaling_metrics_end_to_end():
     for item_id, (greedy, samples) in plan.items():
         judgments.append(row(*greedy, sample="greedy", item_id=item_id))
         judgments += [row(s, p, sample=i, item_id=item_id) for i, (s, p) in enumerate(samples)]
+    return records, judgments
+
+
+def test_scaling_metrics_end_to_end():
+    """Greedy and Voting@2 on four pairs, one per category; values by hand:
+
+    greedy: p0 AB [8, 3] right; p1 (B>A) BA [4, 9] right; p2 AB tie -> 0; p3 invalid -> 0 => 0.5
+    voting@2 (both samples): p0 AB [8, 3] +1, BA [3, 8] -1 -> 0; p1 AB [2, 9] +1, BA tie 0 -> 1;
+    p2 AB [9, 1] + AB [1, 2] = [10, 3] -> +1 (BA unseen) -> 1; p3 BA [7, 2] +1, BA invalid -> 1 => 0.75
+    """
+    records, judgments = hand_built()
     out = {r["setting"]: r for r in scaling_metrics(records, judgments, ks=[2], repeats=3, metric="judgebench")}
     greedy, voting = out["greedy"], out["voting@2"]
     assert greedy["score"] == pytest.approx(0.5)
@@ -188,3 +198,24 @@ def test_scaling_metrics_end_to_end():
     assert voting["parts"] == pytest.approx({"Knowledge": 0.0, "Reasoning": 1.0, "Math": 1.0, "Coding": 1.0})
     assert voting["accuracy"] == pytest.approx(0.75)
     assert voting["score_ci_low"] <= voting["score"] <= voting["score_ci_high"]
+
+
+def test_report_shows_judgebench_under_its_own_name_with_its_parts(tmp_path):
+    """The metrics stage's result for `source: judgebench` (no paper column) -> a `judgebench` column, no Overall,
+    and the four categories in the parts table (greedy values from the test above, in %)."""
+    records, judgments = hand_built()
+    metrics_config = {"ks": [2], "repeats": 3, "seed": 0}
+    result = evaluate_benchmark(records, judgments, metrics_config, {"source": "judgebench"}, "grm", "judgebench")
+    assert result["metric"] == "judgebench" and result["paper_column"] is None
+    path = tmp_path / "judgebench.json"
+    path.write_text(json.dumps(result))
+    write_report([path], tmp_path / "r.csv", tmp_path / "r.md", tmp_path / "r.png")
+    frame = pd.read_csv(tmp_path / "r.csv")
+    greedy = frame[frame["setting"] == "greedy"].iloc[0]
+    assert greedy["column"] == "judgebench" and greedy["score"] == pytest.approx(0.5)
+    assert [greedy[f"part:{c}"] for c in ("Knowledge", "Reasoning", "Math", "Coding")] == [1.0, 1.0, 0.0, 0.0]
+    markdown = (tmp_path / "r.md").read_text()
+    assert "| model   | setting   |   judgebench |   Mean |" in markdown  # a Mean, never the paper's Overall
+    parts = markdown.split("## Score parts")[1].split("\n## ")[0]
+    assert "| column     |   Knowledge |   Reasoning |   Math |   Coding |" in parts
+    assert "| grm     | greedy    | judgebench |         100 |         100 |      0 |        0 |" in parts
