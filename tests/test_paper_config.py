@@ -89,3 +89,12 @@ def test_paper_training_runs_under_deepspeed_zero3_on_every_gpu():
     assert PAPER["training"]["world_size"] == 8
     for name in ("single_gpu", "ddp"):
         assert yaml.safe_load((REPO / "workflow" / "accelerate" / f"{name}.yaml").read_text())["num_machines"] == 1
+
+
+def test_paper_config_evaluates_rm_bench_from_the_hub_under_its_own_name():
+    from spct.evaluation.benchmarks import BENCHMARKS, benchmark_metric, paper_column
+
+    spec = PAPER["benchmarks"]["rm-bench"]
+    assert spec["source"] == "rm_bench" and "path" not in spec  # THU-KEG/RM-Bench is on the hub
+    assert BENCHMARKS["rm_bench"].sources[0].hub_id == "THU-KEG/RM-Bench"
+    assert benchmark_metric(spec) == "rm_bench" and paper_column(spec) is None  # never in the paper's Overall

@@ -72,7 +72,8 @@ class RMBenchItem:
 
     @property
     def content(self) -> tuple:
-        return (self.prompt, self.chosen, self.rejected)
+        """What makes two rows of different files the same item (ids may differ between the files)."""
+        return (self.domain, self.prompt, self.chosen, self.rejected)
 
 
 def rm_bench_items(
@@ -155,7 +156,7 @@ def read_rm_bench_files(
 
     The upstream ``data/`` folder holds every item twice (the per-domain files and ``total_dataset.json``): an
     item whose prompt and responses were already read from another file is left out and counted; one with the
-    same id but other content raises, naming both files.
+    same id but other content raises, naming both files. Rows within one file are all kept, as upstream scores them.
     """
     path = Path(path)
     files = data_files(path)
