@@ -103,3 +103,12 @@ def test_paper_config_evaluates_judgebench_apart_from_the_paper_overall():
     text = (REPO / "configs" / "paper.yaml").read_text()
     comment = text.split("\n  judgebench:\n", 1)[0].rsplit("metric: roc_auc\n", 1)[1]  # the lines just above it
     assert "DEVIATION" in comment and "permutation" in comment
+
+
+def test_paper_config_evaluates_rm_bench_from_the_hub_under_its_own_name():
+    from spct.evaluation.benchmarks import BENCHMARKS, benchmark_metric, paper_column
+
+    spec = PAPER["benchmarks"]["rm-bench"]
+    assert spec["source"] == "rm_bench" and "path" not in spec  # THU-KEG/RM-Bench is on the hub
+    assert BENCHMARKS["rm_bench"].sources[0].hub_id == "THU-KEG/RM-Bench"
+    assert benchmark_metric(spec) == "rm_bench" and paper_column(spec) is None  # never in the paper's Overall

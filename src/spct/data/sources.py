@@ -64,6 +64,9 @@ class Source:
     revision: str | None = None  # pin a hub revision for an exact rerun; None = the default branch
     description: str = ""
     confirmed: str = ""  # where the column layout was confirmed, or why it is assumed
+    # How local files are read, when the generic ``convert_files`` cannot (RM-Bench: items across files):
+    # ``read_files(source, path, columns, skipped) -> records``; None = ``convert_files``.
+    read_files: Callable[..., list[Record]] | None = None
 
     @property
     def label(self) -> str:

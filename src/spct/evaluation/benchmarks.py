@@ -15,6 +15,7 @@ from typing import Any
 
 from spct.data.benchmark_converters import ppe_correctness_converter, ppe_preference_records, rewardbench_records
 from spct.data.judgebench import judgebench_records
+from spct.data.rm_bench import read_rm_bench_files, rm_bench_records
 from spct.data.rmb_realmistake import realmistake_records, rmb_records
 from spct.data.sources import Rows, Skipped, Source
 from spct.evaluation.metrics import STRICT_TIES
@@ -234,6 +235,38 @@ BENCHMARKS: dict[str, Benchmark] = {
                 ),
             ),
             metric="judgebench",
+        ),
+        Benchmark(
+            name="rm_bench",
+            sources=(
+                Source(
+                    name="rm_bench",
+                    description=(
+                        "RM-Bench: each item (3 chosen x 3 rejected styles) as its nine pairs, subset "
+                        "<domain>/<chosen style><rejected style>; the hub file or the repo's data/ folder"
+                    ),
+                    hub_id="THU-KEG/RM-Bench",
+                    split="train",
+                    columns={
+                        "id": "id",
+                        "prompt": "prompt",
+                        "chosen": "chosen",
+                        "rejected": "rejected",
+                        "domain": "domain",
+                    },
+                    converter=rm_bench_records,
+                    optional=frozenset({"domain"}),  # data/<domain>_filtered.json carry none: from the file name
+                    read_files=read_rm_bench_files,
+                    confirmed=(
+                        "github.com/THU-KEG/RM-Bench README.md at 2119ec5664d042fd9f863233a9e8e3ab08f61ad1 (item "
+                        "schema, data/ files) and scripts/utils.py (domain split, vendored in xiusic/Rubric-RM at "
+                        "267c9a35ddce7d5742fdd951a95a05d07ec85a24); a row of total_dataset.json printed in that "
+                        "repo's data/data_process.ipynb (id 'chat/100', lists of 3, domain 'chat'); hub "
+                        "THU-KEG/RM-Bench holds total_dataset.json only, parquet split 'train' (hub file listing)"
+                    ),
+                ),
+            ),
+            metric="rm_bench",
         ),
     ]
 }

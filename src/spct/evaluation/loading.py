@@ -56,7 +56,10 @@ def load_local(
     """
     if name in GROUPS:
         return _load_local_group(name, Path(path), columns, skipped)
-    return convert_files(benchmark_source(name), path, columns, skipped)
+    source = benchmark_source(name)
+    if source.read_files is not None:
+        return source.read_files(source, path, columns, skipped)
+    return convert_files(source, path, columns, skipped)
 
 
 def load_rmb(path: str | os.PathLike, columns=None, skipped: Skipped = None) -> list[Record]:

@@ -24,6 +24,7 @@ from spct.evaluation.official import (
     rmb_bon_correct,
     rmb_score,
 )
+from spct.evaluation.rm_bench import rm_bench_score
 from spct.grm import vote, voting_correct
 from spct.records import Record
 
@@ -80,6 +81,12 @@ def rmb_parts(subsets: Sequence[str], values: Sequence[float]) -> tuple[float, d
     return rmb_score(parts), parts
 
 
+def rm_bench_parts(subsets: Sequence[str], values: Sequence[float]) -> tuple[float, dict[str, float]]:
+    """RM-Bench: each subset is a cell ``<domain>/<i><j>`` of the 3x3 matrix; the total is the mean over domains of
+    the mean of easy, normal and hard; parts: the domains and easy / normal / hard."""
+    return rm_bench_score(subset_means(subsets, values))
+
+
 @dataclass(frozen=True)
 class Metric:
     """One official metric: ``score`` of the items' values (None: single responses, scored by ROC-AUC) and the
@@ -96,8 +103,9 @@ class Metric:
 
 # accuracy (PPE-P and any plain pair / list set), rewardbench (official section weights, RB = mean of sections),
 # ppe_correctness (mean of the five domains), rmb (mean of its four parts), bon (a best-of-N set scored alone, RMB's
-# strict rule), roc_auc (single responses, ReaLMistake) and judgebench (each pair's two orders, +1 / -1 / 0 each,
-# right when the sum is above 0; overall over pairs, parts per category: spct.evaluation.judgebench).
+# strict rule), roc_auc (single responses, ReaLMistake); benchmarks the paper does not report: judgebench (each
+# pair's two orders, +1 / -1 / 0 each, right when the sum is above 0; overall over pairs, parts per category:
+# spct.evaluation.judgebench) and rm_bench (nine pairs per item, a tie wrong; spct.evaluation.rm_bench).
 METRICS: dict[str, Metric] = {
     "accuracy": Metric(mean_of_items),
     "rewardbench": Metric(rewardbench),
@@ -106,6 +114,7 @@ METRICS: dict[str, Metric] = {
     "bon": Metric(mean_of_items, strict_rule),
     "roc_auc": Metric(None),
     "judgebench": Metric(judgebench_score, judgebench_rule),
+    "rm_bench": Metric(rm_bench_parts, strict_rule),
 }
 METRIC_NAMES = tuple(METRICS)
 STRICT_TIES = frozenset(name for name, metric in METRICS.items() if metric.strict_ties)
