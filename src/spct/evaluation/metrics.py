@@ -23,6 +23,7 @@ from spct.evaluation.official import (
     rmb_bon_correct,
     rmb_score,
 )
+from spct.evaluation.rewardbench2 import rewardbench2, rewardbench2_rule
 from spct.grm import vote, voting_correct
 from spct.records import Record
 
@@ -95,7 +96,8 @@ class Metric:
 
 # accuracy (PPE-P and any plain pair / list set), rewardbench (official section weights, RB = mean of sections),
 # ppe_correctness (mean of the five domains), rmb (mean of its four parts), bon (a best-of-N set scored alone, RMB's
-# strict rule) and roc_auc (single responses, ReaLMistake).
+# strict rule), roc_auc (single responses, ReaLMistake) and rewardbench2 (best-of-4 credit shared among ties, the Ties
+# subset's per-prompt formula; spct.evaluation.rewardbench2).
 METRICS: dict[str, Metric] = {
     "accuracy": Metric(mean_of_items),
     "rewardbench": Metric(rewardbench),
@@ -103,6 +105,7 @@ METRICS: dict[str, Metric] = {
     "rmb": Metric(rmb_parts, strict_rule),
     "bon": Metric(mean_of_items, strict_rule),
     "roc_auc": Metric(None),
+    "rewardbench2": Metric(rewardbench2, rewardbench2_rule),
 }
 METRIC_NAMES = tuple(METRICS)
 STRICT_TIES = frozenset(name for name, metric in METRICS.items() if metric.strict_ties)
