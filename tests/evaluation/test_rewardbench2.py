@@ -124,7 +124,9 @@ def test_item_rule_on_a_ties_record():
         prompt="Name a color of the rainbow.",
         responses=["red", "dog", "blue", "cat"],
         best=0,
-        meta={"ties": {"ref": {"correct": [0], "incorrect": [1, 3]}, "tied": {"correct": [0, 2], "incorrect": [1, 3]}}},
+        meta={
+            "ties": {"ref": {"correct": [0], "incorrect": [1, 3]}, "tied": {"correct": [0, 2], "incorrect": [1, 3]}}
+        },
     )
     # summed: red 9, dog 6, blue 7, cat 2 -> ref ([9], [6, 2]) cim 3; tied ([9, 7], [6, 2]) cim 1, dcm 2
     value = rewardbench2_rule(record, rows_of([5, 3, 4, 1], [4, 3, 3, 1]), random.Random(0))
@@ -229,3 +231,57 @@ def test_ties_differs_from_0_1_4_only_in_the_tanh_term_of_equal_correct_scores(u
         assert ours_as_0_1_4 == pytest.approx(upstream_ties(upstream, prompts), abs=1e-12), trial
         seen_zero_spread += any(t["dcm"] == 0 for t in terms)
     assert seen_zero_spread > 30  # the case really occurs in these trials
+
+
+# --- Through the scaling sweep -----------------------------------------------------------------------------------
+
+
+def judgment(item_id, sample, scores):
+    valid = scores is not None
+    return {
+        "item_id": item_id,
+        "sample": sample,
+        "scores": scores,
+        "valid": valid,
+        "invalid_reason": None if valid else "too_long",
+        "forced": False,
+        "num_tokens": 10,
+    }
+
+
+def test_scaling_sweep_scores_rewardbench2_records():
+    """Greedy: the best-of-4 item ties its chosen with one rejected (1/2); the Ties item is judged too_long (0).
+    Voting@2 breaks the tie (1) and the Ties item stays invalid (0). Parts are the subsets."""
+    from spct.evaluation.scaling import scaling_metrics
+
+    plain = Record(
+        id="rewardbench2/1",
+        source="rewardbench2",
+        subset="Math",
+        split="eval",
+        prompt="p",
+        responses=["a", "b", "c", "d"],
+        best=0,
+        meta={"slots": [0, 1, 2, 3]},
+    )
+    ties = Record(
+        id="rewardbench2/ties/0",
+        source="rewardbench2",
+        subset="Ties",
+        split="eval",
+        prompt="q",
+        responses=["x", "y", "z"],
+        best=0,
+        meta={"ties": {"ref": {"correct": [0], "incorrect": [2]}, "tied": {"correct": [0, 1], "incorrect": [2]}}},
+    )
+    judgments = [
+        judgment(plain.id, "greedy", [5, 5, 3, 1]),
+        judgment(plain.id, 0, [5, 5, 3, 1]),
+        judgment(plain.id, 1, [6, 2, 3, 1]),
+        *(judgment(ties.id, s, None) for s in ("greedy", 0, 1)),
+    ]
+    rows = {
+        r["setting"]: r for r in scaling_metrics([plain, ties], judgments, ks=[2], repeats=2, metric="rewardbench2")
+    }
+    assert rows["greedy"]["parts"] == {"Math": 0.5, "Ties": 0.0} and rows["greedy"]["score"] == 0.25
+    assert rows["voting@2"]["parts"] == {"Math": 1.0, "Ties": 0.0} and rows["voting@2"]["score"] == 0.5

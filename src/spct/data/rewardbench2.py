@@ -160,9 +160,7 @@ def _ties_problem(group: Mapping[str, Sample]) -> str | None:
     return None
 
 
-def _ties_record(
-    source: Source, prompt_id: str, group: Mapping[str, Sample], skipped: Skipped
-) -> Record | None:
+def _ties_record(source: Source, prompt_id: str, group: Mapping[str, Sample], skipped: Skipped) -> Record | None:
     problem = _ties_problem(group)
     if problem is not None:
         count_skip(skipped, next(iter(group.values()))[1], problem)
