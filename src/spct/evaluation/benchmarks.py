@@ -15,6 +15,7 @@ from typing import Any
 
 from spct.data.benchmark_converters import ppe_correctness_converter, ppe_preference_records, rewardbench_records
 from spct.data.judgebench import judgebench_records
+from spct.data.rewardbench2 import rewardbench2_records
 from spct.data.rm_bench import read_rm_bench_files, rm_bench_records
 from spct.data.rmb_realmistake import realmistake_records, rmb_records
 from spct.data.sources import Rows, Skipped, Source
@@ -267,6 +268,41 @@ BENCHMARKS: dict[str, Benchmark] = {
                 ),
             ),
             metric="rm_bench",
+        ),
+        Benchmark(
+            name="rewardbench2",
+            sources=(
+                Source(
+                    name="rewardbench2",
+                    description=(
+                        "RewardBench 2: one list per best-of-4 row (all completions in one judge prompt) and one per "
+                        "Ties prompt id (its ref and tied samples together); subset = the published subset"
+                    ),
+                    hub_id="allenai/reward-bench-2",
+                    split="test",
+                    columns={
+                        "id": "id",
+                        "prompt": "prompt",
+                        "chosen": "chosen",
+                        "rejected": "rejected",
+                        "num_correct": "num_correct",
+                        "subset": "subset",
+                        "total_completions": "total_completions",
+                        "models": "models",
+                    },
+                    converter=rewardbench2_records,
+                    optional=frozenset({"total_completions", "models"}),
+                    confirmed=(
+                        "the dataset card's dataset_info (id, prompt, chosen and rejected lists, num_correct, "
+                        "num_incorrect, total_completions, models, subset, additional_metadata; split test, 1865 "
+                        "rows) and upstream's readers: allenai/reward-bench rewardbench/utils.py "
+                        "load_bon_dataset_v2 (completions = chosen + rejected) and process_single_model (Ties ids "
+                        "'<ref|tied>:<prompt id>', the first num_correct completions correct), commit "
+                        "a0096928eb1d54edd3f6361374708cc68e738b79"
+                    ),
+                ),
+            ),
+            metric="rewardbench2",
         ),
     ]
 }

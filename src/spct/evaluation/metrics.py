@@ -24,6 +24,7 @@ from spct.evaluation.official import (
     rmb_bon_correct,
     rmb_score,
 )
+from spct.evaluation.rewardbench2 import rewardbench2, rewardbench2_rule
 from spct.evaluation.rm_bench import rm_bench_score
 from spct.grm import vote, voting_correct
 from spct.records import Record
@@ -105,7 +106,9 @@ class Metric:
 # ppe_correctness (mean of the five domains), rmb (mean of its four parts), bon (a best-of-N set scored alone, RMB's
 # strict rule), roc_auc (single responses, ReaLMistake); benchmarks the paper does not report: judgebench (each
 # pair's two orders, +1 / -1 / 0 each, right when the sum is above 0; overall over pairs, parts per category:
-# spct.evaluation.judgebench) and rm_bench (nine pairs per item, a tie wrong; spct.evaluation.rm_bench).
+# spct.evaluation.judgebench), rm_bench (nine pairs per item, a tie wrong; spct.evaluation.rm_bench) and
+# rewardbench2 (best-of-4 credit shared among ties, the Ties subset's per-prompt formula;
+# spct.evaluation.rewardbench2).
 METRICS: dict[str, Metric] = {
     "accuracy": Metric(mean_of_items),
     "rewardbench": Metric(rewardbench),
@@ -115,6 +118,7 @@ METRICS: dict[str, Metric] = {
     "roc_auc": Metric(None),
     "judgebench": Metric(judgebench_score, judgebench_rule),
     "rm_bench": Metric(rm_bench_parts, strict_rule),
+    "rewardbench2": Metric(rewardbench2, rewardbench2_rule),
 }
 METRIC_NAMES = tuple(METRICS)
 STRICT_TIES = frozenset(name for name, metric in METRICS.items() if metric.strict_ties)
