@@ -145,15 +145,38 @@ def load_benchmark(
 # --- The workflow's evaluation sets (config key ``benchmarks``) -------------------------------------------------
 
 
-def load_benchmark_items(name: str, spec: Mapping[str, Any], eval_records: Sequence[Record]) -> list[Record]:
+def load_benchmark_items(
+    name: str, spec: Mapping[str, Any], eval_records: Sequence[Record], skipped: Skipped = None
+) -> list[Record]:
     """The items of benchmark ``name`` as configured: ``subsets`` of the prepared eval split (a reconstruction), or
     ``source`` (a ``BENCHMARKS`` name) read from ``path`` or, without one, from the hub; items longer than
-    ``max_item_chars`` are left out before the cap."""
-    max_chars = spec.get("max_item_chars")
-    if "source" in spec:
-        try:
-            records = load_benchmark(spec["source"], path=spec.get("path"), columns=spec.get("columns") or None)
-        except FileNotFoundError as error:
-            raise FileNotFoundError(f"benchmarks.{name}.path: {error}") from error
-        return stratified_cap(within_length(records, max_chars), spec.get("max_items"))
-    return select_benchmark(eval_records, name, spec["subsets"], spec.get("max_items"), max_chars)
+    ``max_item_chars`` are left out before the cap.
+
+    ``skipped`` counts every item left out by reason: the loader's (``"<subset>: <reason>"``), then
+    ``"<name>: longer than max_item_chars"`` and ``"<name>: beyond the max_items cap"``.
+    """
+    max_chars, max_items = spec.get("max_item_chars"), spec.get("max_items")
+    if "source" not in spec:
+        chosen = select_benchmark(eval_records, name, spec["subsets"], None, max_chars)
+        kept = stratified_cap(chosen, max_items, subset_order=spec["subsets"])  # = select_benchmark with the cap
+        subsets = set(spec["subsets"])
+        total = sum(r.split == "eval" and r.subset in subsets for r in eval_records)
+        _count_selection(skipped, name, total, len(chosen), len(kept))
+        return kept
+    try:
+        records = load_benchmark(
+            spec["source"], path=spec.get("path"), columns=spec.get("columns") or None, skipped=skipped
+        )
+    except FileNotFoundError as error:
+        raise FileNotFoundError(f"benchmarks.{name}.path: {error}") from error
+    short = within_length(records, max_chars)
+    kept = stratified_cap(short, max_items)
+    _count_selection(skipped, name, len(records), len(short), len(kept))
+    return kept
+
+
+def _count_selection(skipped: Skipped, name: str, loaded: int, short: int, kept: int) -> None:
+    counts = {"longer than max_item_chars": loaded - short, "beyond the max_items cap": short - kept}
+    for reason, count in counts.items():
+        if skipped is not None and count:
+            skipped[f"{name}: {reason}"] += count
