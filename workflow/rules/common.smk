@@ -120,16 +120,15 @@ def benchmark_spec(wildcards):
 
 def benchmark_files(wildcards):
     """The files under the benchmark's `path:` (a file, or every data file of a folder, as the loader reads them:
-    spct.data.sources.data_files), so that replacing, editing or adding one reruns benchmark_items; a folder itself
-    would not do (its modification time ignores edits to the files in it). A path that does not exist is returned
-    as is: Snakemake then stops on it as a missing input. None without `path:` (hub or reconstruction)."""
+    spct.data.sources.data_files), so that replacing, editing or adding one reruns benchmark_items; the folder itself
+    would not do (its modification time ignores edits to the files in it). None without `path:` (the hub, or a
+    reconstruction), and none while the path holds no data files: a dry run still plans the whole workflow before the
+    benchmark is downloaded, and the job stops naming `benchmarks.<name>.path` and what is missing."""
     path = config["benchmarks"][wildcards.benchmark].get("path")
-    if path is None:
-        return []
     try:
-        return [str(file) for file in data_files(Path(path))] if os.path.isdir(path) else path
-    except FileNotFoundError:  # a folder without data files: the job stops on it, naming the folder
-        return path
+        return [] if path is None else [str(file) for file in data_files(Path(path))]
+    except FileNotFoundError:
+        return []
 
 
 def benchmark_summary_files(wildcards):

@@ -47,7 +47,7 @@ rule benchmark_items:
         files=benchmark_files,
         code=stage_code("benchmark_items"),
     output:
-        items="results/{exp}/data/benchmarks/{benchmark}.jsonl",
+        records="results/{exp}/data/benchmarks/{benchmark}.jsonl",
         summary="results/{exp}/data/benchmarks/{benchmark}.summary.json",
     params:
         spec=benchmark_spec,

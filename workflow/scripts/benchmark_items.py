@@ -9,7 +9,7 @@ def main(smk) -> None:
         eval_path=smk.input.eval,
         name=smk.wildcards.benchmark,
         spec=smk.params.spec,
-        out_path=smk.output.items,
+        out_path=smk.output.records,
         summary_path=smk.output.summary,
         mlflow_config=mlflow_config(smk),
         tags={"experiment": smk.wildcards.exp, "benchmark": smk.wildcards.benchmark},
