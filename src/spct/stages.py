@@ -48,15 +48,15 @@ def prepare_data(raw_dir: Path, out_dir: Path, download_summary: Path | None = N
 
 def benchmark_items(eval_path, name, spec: Mapping[str, Any], out_path, summary_path, mlflow_config, tags) -> None:
     """The items of one configured benchmark and its summary: items, left out by reason, source, path
-    (``spct.evaluation.left_out.selected_items``), logged and in the stage's own MLflow run."""
-    from spct.evaluation.left_out import left_out_metrics, selected_items
+    (``spct.evaluation.loading.selected_items``), logged and in the stage's own MLflow run."""
+    from spct.evaluation import left_out, loading
 
-    records, summary = selected_items(name, spec, read_records(eval_path))
+    records, summary = loading.selected_items(name, spec, read_records(eval_path))
     write_records(out_path, records)
     write_json_atomic(Path(summary_path), summary)
     log.info("benchmark %s: %d items; left out by reason: %s", name, len(records), summary["left_out"] or "none")
     with tracking.stage_run("benchmark_items", name, mlflow_config, tags, dict(spec)) as log_to_run:
-        log_to_run(left_out_metrics(summary), [summary_path])
+        log_to_run(left_out.left_out_metrics(summary), [summary_path])
 
 
 def judge(

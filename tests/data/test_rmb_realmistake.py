@@ -17,8 +17,8 @@ from collections import Counter
 import pytest
 
 from spct.data.raw import RawDataError
-from spct.evaluation.left_out import left_out_metrics, left_out_table, selected_items
-from spct.evaluation.loading import load_benchmark, load_benchmark_items
+from spct.evaluation.left_out import left_out_metrics, left_out_table
+from spct.evaluation.loading import load_benchmark, load_benchmark_items, selected_items
 from spct.evaluation.metrics import item_value, official_score
 from spct.evaluation.official import RMB_PARTS
 from spct.records import Record, read_records

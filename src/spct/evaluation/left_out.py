@@ -10,22 +10,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
-from spct.evaluation.loading import load_benchmark_items
-from spct.records import Record
-
-
-def selected_items(name: str, spec: Mapping[str, Any], eval_records: Sequence[Record]) -> tuple[list[Record], dict]:
-    """The items of one configured benchmark (``spct.evaluation.loading.load_benchmark_items``) and its summary."""
-    skipped: Counter[str] = Counter()
-    records = load_benchmark_items(name, spec, eval_records, skipped)
-    return records, benchmark_summary(name, spec, len(records), skipped)
 
 
 def benchmark_summary(name: str, spec: Mapping[str, Any], items: int, skipped: Mapping[str, int]) -> dict:
@@ -59,4 +48,4 @@ def left_out_table(summary_paths: Sequence[str | Path]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["benchmark", "items", "reason", "left out"])
 
 
-__all__ = ["benchmark_summary", "left_out_metrics", "left_out_table", "selected_items"]
+__all__ = ["benchmark_summary", "left_out_metrics", "left_out_table"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from spct.data.sources import (
     offline_reason,
 )
 from spct.evaluation.benchmarks import GROUPS, PPE_DOMAIN_SOURCES, benchmark, benchmark_source
+from spct.evaluation.left_out import benchmark_summary
 from spct.evaluation.official import PPE_CORRECTNESS_DOMAINS
 from spct.records import Record
 
@@ -173,6 +175,14 @@ def load_benchmark_items(
     kept = stratified_cap(short, max_items)
     _count_selection(skipped, name, len(records), len(short), len(kept))
     return kept
+
+
+def selected_items(name: str, spec: Mapping[str, Any], eval_records: Sequence[Record]) -> tuple[list[Record], dict]:
+    """The items of one configured benchmark (``load_benchmark_items``) and its summary: items, left out by reason,
+    source, path (``spct.evaluation.left_out.benchmark_summary``)."""
+    skipped: Counter[str] = Counter()
+    records = load_benchmark_items(name, spec, eval_records, skipped)
+    return records, benchmark_summary(name, spec, len(records), skipped)
 
 
 def _count_selection(skipped: Skipped, name: str, loaded: int, short: int, kept: int) -> None:
