@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,7 @@ def base_model(spec: str, out_dir: Path) -> None:
 
 
 def download(sources: Sequence[str], max_items: int | None, out_dir: Path) -> dict:
-    """Fetch the paper's preference sources from the hub where it is reachable (a local rule: compute nodes
-    often have no internet). Offline, nothing is fetched and the bundled training sets stand in."""
+    """The paper's preference sources from the hub where reachable (local rule); offline the bundled sets stand in."""
     from spct.data.training_sources import download_sources
 
     summary = download_sources(list(sources), Path(out_dir), max_items=max_items)
@@ -36,8 +36,6 @@ def download(sources: Sequence[str], max_items: int | None, out_dir: Path) -> di
 
 
 def prepare_data(raw_dir: Path, out_dir: Path, download_summary: Path | None = None) -> None:
-    from collections import Counter
-
     from spct.data.prepare import format_count_table, prepare_all, write_prepared
     from spct.data.training_sources import downloaded_records
 
@@ -48,14 +46,17 @@ def prepare_data(raw_dir: Path, out_dir: Path, download_summary: Path | None = N
     log.info("prepared records:\n%s\nskipped: %s", format_count_table(records), dict(skipped))
 
 
-def benchmark_items(eval_path: Path, name: str, spec: Mapping[str, Any], out_path: Path):
-    """The items of one configured benchmark: a reconstruction from the eval split, or a published benchmark
-    from local files or the hub (``spct.evaluation.loading.load_benchmark_items``)."""
-    from spct.evaluation.loading import load_benchmark_items
+def benchmark_items(eval_path, name, spec: Mapping[str, Any], out_path, summary_path, mlflow_config, tags) -> None:
+    """The items of one configured benchmark and its summary: items, left out by reason, source, path
+    (``spct.evaluation.loading.selected_items``), logged and in the stage's own MLflow run."""
+    from spct.evaluation import left_out, loading
 
-    records = load_benchmark_items(name, spec, read_records(eval_path))
+    records, summary = loading.selected_items(name, spec, read_records(eval_path))
     write_records(out_path, records)
-    log.info("benchmark %s: %d items", name, len(records))
+    write_json_atomic(Path(summary_path), summary)
+    log.info("benchmark %s: %d items; left out by reason: %s", name, len(records), summary["left_out"] or "none")
+    with tracking.stage_run("benchmark_items", name, mlflow_config, tags, dict(spec)) as log_to_run:
+        log_to_run(left_out.left_out_metrics(summary), [summary_path])
 
 
 def judge(
@@ -196,13 +197,14 @@ def report(
     mlflow_config: Mapping[str, Any],
     tags: Mapping[str, str],
     params: Mapping[str, Any],
+    left_out_paths: Sequence[Path] = (),
 ) -> None:
     """The results report (``spct.evaluation.report.write_report``); ``outputs`` names its files: markdown, csv,
-    table, plot, tokens_plot and summary."""
+    table, plot, tokens_plot and summary; ``left_out_paths`` are the benchmarks' summaries (items left out)."""
     from spct.evaluation.report import write_report
 
     paths = {f"{name}_path": path for name, path in outputs.items()}
-    table = write_report(metrics_paths, format_check_paths=format_check_paths, **paths)
+    table = write_report(metrics_paths, format_check_paths=format_check_paths, left_out_paths=left_out_paths, **paths)
     with tracking.stage_run("report", None, mlflow_config, tags, params) as log_to_run:
         for (model, setting), row in table.iterrows():
             log_to_run({f"{model}/{setting}/{col}": value for col, value in row.items()})

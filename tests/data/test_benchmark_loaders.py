@@ -1,4 +1,5 @@
 """Benchmark loaders (spct.evaluation.loading): small files in each published format, written here -> eval records.
+RMB's and ReaLMistake's published layouts, with their quirks, are in test_rmb_realmistake.py.
 
 ReaLMistake rows are synthetic: the real data must never be bundled or republished.
 """
@@ -264,36 +265,13 @@ def write_rmb(root):
     return root
 
 
-def test_rmb_folder_subsets_pairs_and_lists(tmp_path):
-    root = write_rmb(tmp_path / "RMB_dataset")
-    records = load_rmb(root)
-    check_valid(records)
-    assert Counter(r.subset for r in records) == Counter({p: 6 for p in RMB_PARTS})
-    for r in records:
-        uid = r.id.removeprefix("rmb/")
-        assert r.responses[r.best] == f"best {uid}"
-        assert r.meta["category_path"].endswith("/Scenario/Sub")
-        assert r.meta["category_path"].split("/")[1] == r.subset.split("-")[0]
-        if r.subset.endswith("BoN"):
-            losers = r.responses[: r.best] + r.responses[r.best + 1 :]
-            assert r.n == 4 and sorted(losers) == [f"loser {uid}.{j}" for j in range(3)]
-        else:
-            assert r.n == 2
-    assert len({r.best for r in records if r.subset.endswith("BoN")}) > 1  # best position varies
-    multi = next(r for r in records if r.id == "rmb/pHelpfulness0")
-    assert multi.prompt == "User: ask pHelpfulness0\n\nAssistant: earlier reply\n\nUser: follow-up"
-    plain = next(r for r in records if r.id == "rmb/pHelpfulness1")
-    assert plain.prompt == "ask pHelpfulness1"
-    one_file = load_benchmark("rmb", path=root / "BoN_set" / "Helpfulness" / "x" / "b.json")
-    assert [r.id for r in one_file] == [f"rmb/bHelpfulness{i}" for i in range(6)]
-    assert load_benchmark("rmb", root, max_items=5) == stratified_cap(records, 5)
-
-
 def test_rmb_bon_best_index_and_determinism():
     rows = [rmb_bon(f"u{i}", "Helpfulness", n_losers=5) for i in range(20)]
     records = convert_rmb(rows)
     assert all(r.responses[r.best] == f"best u{i}" for i, r in enumerate(records))
+    assert [r.id for r in records] == [f"rmb/bon/u{i}" for i in range(20)]
     assert [r.best for r in convert_rmb(rows)] == [r.best for r in records]
+    assert len({r.best for r in records}) > 1  # best position varies
     responses, best = shuffled_best("some/id", "B", ["x", "y", "z"])
     assert responses[best] == "B" and sorted(responses) == ["B", "x", "y", "z"]
 

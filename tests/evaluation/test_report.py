@@ -284,3 +284,31 @@ def test_paper_numbers_sit_beside_the_paper_benchmarks_only(tmp_path):
 def test_no_paper_numbers_beside_reconstructions(tmp_path, two_files):
     write_report(two_files, tmp_path / "r.csv", tmp_path / "r.md", tmp_path / "r.png")
     assert "paper" not in (tmp_path / "r.md").read_text().lower().replace("not the paper's overall", "")
+
+
+def test_report_shows_the_items_left_out_and_keeps_the_summary_json(tmp_path, two_files):
+    """The benchmarks' summaries add an "Items left out" table (every reason, `-` where none) to results.md; the
+    report's metrics.json is the results table alone, byte for byte the same with or without them."""
+    summaries = [
+        _write(
+            tmp_path / "rmb.summary.json",
+            {"benchmark": "rmb", "items": 9, "left_out": {"Harmlessness-BoN: no losers": 1}, "source": "rmb"},
+        ),
+        _write(tmp_path / "pairs.summary.json", {"benchmark": "pairs-bench", "items": 3, "left_out": {}}),
+    ]
+    paths = {name: tmp_path / name for name in ("with.md", "with.json", "without.md", "without.json")}
+    write_report(
+        two_files,
+        tmp_path / "a.csv",
+        paths["with.md"],
+        tmp_path / "a.png",
+        paths["with.json"],
+        left_out_paths=summaries,
+    )
+    write_report(two_files, tmp_path / "b.csv", paths["without.md"], tmp_path / "b.png", paths["without.json"])
+    assert paths["with.json"].read_bytes() == paths["without.json"].read_bytes()
+    text = paths["with.md"].read_text()
+    section = text[text.index("## Items left out") :].split("\n## ")[0]
+    rows = [line.replace(" ", "") for line in section.splitlines() if line.startswith("|")]
+    assert "|rmb|9|Harmlessness-BoN:nolosers|1|" in rows and "|pairs-bench|3|-|0|" in rows
+    assert "## Items left out" not in paths["without.md"].read_text()

@@ -487,7 +487,15 @@ def test_official_score_rmb_and_ppe_correctness():
 
 
 def list_item(item_id: str, best: int, n: int = 4, subset: str = "lists") -> Record:
-    return Record(id=item_id, source="test", subset=subset, split="eval", prompt="Q?", responses=["r"] * n, best=best)
+    return Record(
+        id=item_id,
+        source="test",
+        subset=subset,
+        split="eval",
+        prompt="Q?",
+        responses=[f"r{i}" for i in range(n)],
+        best=best,
+    )
 
 
 def test_lists_strict_ties_under_bon_but_coin_flip_under_accuracy():

@@ -1,7 +1,9 @@
 # Config validation, the model variants and ablations, wildcard constraints and the path helpers.
 import os
+from pathlib import Path
 
 from spct.code_inputs import script_code_files
+from spct.data.sources import data_files
 from spct.config import stage_settings, validate_config, without_io_only
 from spct.tracking import checksum, config_hash, start_pipeline_runs
 
@@ -114,6 +116,24 @@ def models_of_stage(stage):
 
 def benchmark_spec(wildcards):
     return config["benchmarks"][wildcards.benchmark]
+
+
+def benchmark_files(wildcards):
+    """The files under the benchmark's `path:` (a file, or every data file of a folder, as the loader reads them:
+    spct.data.sources.data_files), so that replacing, editing or adding one reruns benchmark_items; the folder itself
+    would not do (its modification time ignores edits to the files in it). None without `path:` (the hub, or a
+    reconstruction), and none while the path holds no data files: a dry run still plans the whole workflow before the
+    benchmark is downloaded, and the job stops naming `benchmarks.<name>.path` and what is missing."""
+    path = config["benchmarks"][wildcards.benchmark].get("path")
+    try:
+        return [] if path is None else [str(file) for file in data_files(Path(path))]
+    except FileNotFoundError:
+        return []
+
+
+def benchmark_summary_files(wildcards):
+    """Every benchmark's summary (items and what was left out, by reason): the report's "left out" table."""
+    return expand("results/{exp}/data/benchmarks/{benchmark}.summary.json", exp=wildcards.exp, benchmark=BENCHMARKS)
 
 
 def format_check_items(wildcards):

@@ -39,13 +39,16 @@ rule prepare_data:
 
 
 # The evaluation items of one benchmark: a reconstruction from the eval split, or one of the paper's benchmarks
-# from local files or the hub (a local rule for that reason; it is light).
+# from local files or the hub (a local rule for that reason; it is light). The files under the benchmark's `path:`
+# are inputs, so replacing or adding one reruns it; the summary counts every item left out, by reason.
 rule benchmark_items:
     input:
         eval="results/{exp}/data/eval.jsonl",
+        files=benchmark_files,
         code=stage_code("benchmark_items"),
     output:
-        "results/{exp}/data/benchmarks/{benchmark}.jsonl",
+        records="results/{exp}/data/benchmarks/{benchmark}.jsonl",
+        summary="results/{exp}/data/benchmarks/{benchmark}.summary.json",
     params:
         spec=benchmark_spec,
     log:

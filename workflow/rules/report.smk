@@ -4,6 +4,7 @@ rule report:
     input:
         metrics=metrics_files,
         format_check=format_check_files,
+        left_out=benchmark_summary_files,
         code=stage_code("report"),
     output:
         markdown="results/{exp}/report/{ablation}/results.md",

@@ -1,11 +1,19 @@
-from _common import log_to
+from _common import log_to, mlflow_config
 
 from spct import stages
 
 
 def main(smk) -> None:
     log_to(smk.log[0])
-    stages.benchmark_items(smk.input.eval, smk.wildcards.benchmark, smk.params.spec, smk.output[0])
+    stages.benchmark_items(
+        eval_path=smk.input.eval,
+        name=smk.wildcards.benchmark,
+        spec=smk.params.spec,
+        out_path=smk.output.records,
+        summary_path=smk.output.summary,
+        mlflow_config=mlflow_config(smk),
+        tags={"experiment": smk.wildcards.exp, "benchmark": smk.wildcards.benchmark},
+    )
 
 
 main(snakemake)  # noqa: F821 (injected by Snakemake)

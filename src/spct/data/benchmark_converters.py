@@ -42,16 +42,25 @@ class UniqueIds:
         return record_id
 
 
+def shuffled_order(record_id: str, n: int) -> tuple[list[int], int]:
+    """A permutation of ``range(n)`` drawn from sha256 of the record id, and where it puts index 0 (the best).
+
+    Response ``order[i]`` goes to position ``i``; the same id always gives the same order, in every process.
+    """
+    order = list(range(n))
+    seed = int.from_bytes(hashlib.sha256(record_id.encode("utf-8")).digest()[:8], "big")
+    random.Random(seed).shuffle(order)
+    return order, order.index(0)
+
+
 def shuffled_best(record_id: str, best: str, others: Sequence[str]) -> tuple[list[str], int]:
-    """Place the best response among ``others`` at a position drawn from sha256 of the record id.
+    """Place the best response among ``others`` at a position drawn from sha256 of the record id (``shuffled_order``).
 
     The list analogue of ``ordered_pair``: the same id always gives the same order, in every process.
     """
     responses = [best, *others]
-    order = list(range(len(responses)))
-    seed = int.from_bytes(hashlib.sha256(record_id.encode("utf-8")).digest()[:8], "big")
-    random.Random(seed).shuffle(order)
-    return [responses[i] for i in order], order.index(0)
+    order, position = shuffled_order(record_id, len(responses))
+    return [responses[i] for i in order], position
 
 
 def conversation_turns(
@@ -312,4 +321,5 @@ __all__ = [
     "ppe_preference_records",
     "rewardbench_records",
     "shuffled_best",
+    "shuffled_order",
 ]

@@ -1,9 +1,20 @@
 """Converters of RMB (Zhou et al., ICLR 2025) and ReaLMistake in their published JSON formats -> ``Record``.
 
 - ``rmb_records`` (RMB JSON files, local only): pairwise -> pairs, best-of-N -> list records, subset = one of
-  ``Helpfulness-BoN``, ``Helpfulness-Pairwise``, ``Harmlessness-BoN``, ``Harmlessness-Pairwise``;
+  ``Helpfulness-BoN``, ``Helpfulness-Pairwise``, ``Harmlessness-BoN``, ``Harmlessness-Pairwise``; the whole
+  published ``RMB_dataset/`` folder is one benchmark (ids ``rmb/pair/<uid>``, ``rmb/bon/<uid>``);
 - ``realmistake_records`` (local JSON/JSONL only; never bundled): single responses, label 1 = ``no_error``
-  (Eq. 10).
+  (Eq. 10); the published folder's ``example.jsonl`` is left out (``Source.extra_files``), counted.
+
+Layouts read from upstream. RMB: Zhou-Zoey/RMB-Reward-Model-Benchmark ``RMB_dataset/`` (BoN_set commit 165a8f35,
+Pairwise_set commit 94c5976b): JSON arrays of ``{pair_uid, conversation_input: [{role, content, language}], chosen:
+{llm_name, answer, score}, reject: {...}, category_path}`` and ``{bon_uid, conversation_input, bon_best: {llm_name,
+answer}, loser_list: [...], category_path}``, uids numeric strings, ``category_path`` e.g.
+``BoN_set/Harmlessness/S10``; its scoring (``eval/scripts/my_run_rm.py``, commit 2be31808) counts a pair right only
+when ``chosen > rejected`` (strict). ReaLMistake: psunlpgroup/ReaLMistake (commit 14193637) ``data.zip`` ->
+``data/<task>/<gpt-4-0613|Llama-2-70b-chat-hf>.jsonl`` for three tasks (900 rows; README, ``src/config.py``,
+``src/get_dataset_stats/get_dataset_stats.py`` reads ``error_label``) plus ``data/example.jsonl`` (the paper's
+examples, duplicates of task rows).
 """
 
 from __future__ import annotations
@@ -11,8 +22,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from spct.data.benchmark_converters import SPLIT, UniqueIds, conversation_turns, shuffled_best
-from spct.data.build import ordered_pair, source_fields, usable_responses
+from spct.data.benchmark_converters import SPLIT, UniqueIds, conversation_turns, shuffled_order
+from spct.data.build import ordered_pair, source_fields
 from spct.data.converters import render_conversation
 from spct.data.raw import RawRow
 from spct.data.sources import (
@@ -31,6 +42,7 @@ from spct.records import Record
 # --- RMB (Zhou et al., ICLR 2025; local JSON files) --------------------------------------------------------------
 
 _RMB_KINDS = {"Pairwise_set": "Pairwise", "BoN_set": "BoN"}
+_RMB_ID_KINDS = {"Pairwise": "pair", "BoN": "bon"}  # record ids rmb/pair/<pair_uid>, rmb/bon/<bon_uid>
 _RMB_GOALS = ("Helpfulness", "Harmlessness")
 _RMB_REQUIRED = {
     "Pairwise": ("pair_uid", "conversation_input", "chosen", "reject", "category_path"),
@@ -60,12 +72,17 @@ def rmb_records(
     *,
     keys: Sequence[Any] | None = None,
 ) -> list[Record]:
-    """RMB pairwise and best-of-N items (mixed freely) -> pair and list records.
+    """RMB pairwise and best-of-N items (mixed freely) -> pair and list records with ids ``rmb/pair/<pair_uid>`` and
+    ``rmb/bon/<bon_uid>`` (in the published data every ``bon_uid`` is also some ``pair_uid``).
 
     The kind and subset come from ``category_path`` (``Pairwise_set/`` or ``BoN_set/``, then ``Helpfulness/`` or
     ``Harmlessness/``); each item must carry that kind's columns. BoN responses = best + losers, with the best
-    placed by ``shuffled_best``; pairs use ``ordered_pair`` (chosen is always first in the raw data). Items with an
-    empty answer or a loser identical to the best are skipped and counted. The full ``category_path`` is in meta.
+    placed by ``shuffled_order``; pairs use ``ordered_pair`` (chosen is always first in the raw data);
+    ``meta["models"]`` names the model of each response in that order. Every item RMB's own evaluation scores is
+    kept, so the denominator is the official one: a loser whose text equals the best answer (a tie for any judge,
+    which RMB's strict rule counts wrong; ``spct.evaluation.metrics.strict_rule`` scores it wrong whatever the
+    sampled scores) and blank answers. Only what cannot be a record is left out, counted: a blank conversation and
+    a BoN item without losers.
     """
     name = source.name
     cols = resolve_columns(source, columns)
@@ -77,36 +94,22 @@ def rmb_records(
         path, subset, kind = _rmb_kind(source, row, cols, columns)
         prompt = _rmb_prompt(row, cols)
         (good, good_model), losers, uid = _rmb_answers(row, cols, kind)
-        others, models = [text for text, _ in losers], [good_model, *(m for _, m in losers)]
-        if not others:
+        if is_blank(prompt):
+            count_skip(skipped, subset, "empty conversation")
+        elif not losers:
             count_skip(skipped, subset, "no losers")
-        elif usable_responses(
-            skipped,
-            subset,
-            prompt,
-            good,
-            others,
-            empty="empty answer",
-            identical="a loser identical to the best answer",
-        ):
-            record_id = ids(f"{name}/{uid}", key)
+        else:
+            record_id = ids(f"{name}/{_RMB_ID_KINDS[kind]}/{uid}", key)
+            texts, models = [good, *(t for t, _ in losers)], [good_model, *(m for _, m in losers)]
             if kind == "Pairwise":
-                responses, best = ordered_pair(record_id, good, others[0])
+                responses, best = ordered_pair(record_id, good, texts[1])
+                order = [0, 1] if best == 0 else [1, 0]
             else:
-                responses, best = shuffled_best(record_id, good, others)
-            meta = {"category_path": path, "uid": uid, "best_model": good_model, "models": models}
-            records.append(
-                row.record(
-                    id=record_id,
-                    source=name,
-                    subset=subset,
-                    split=SPLIT,
-                    prompt=prompt,
-                    responses=responses,
-                    best=best,
-                    meta=meta,
-                )
-            )
+                order, best = shuffled_order(record_id, len(texts))
+                responses = [texts[i] for i in order]
+            meta = {"category_path": path, "uid": uid, "best_model": good_model, "models": [models[i] for i in order]}
+            fields = {"id": record_id, "source": name, "subset": subset, "split": SPLIT, "prompt": prompt}
+            records.append(row.record(**fields, responses=responses, best=best, meta=meta))
     return records
 
 

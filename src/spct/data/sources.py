@@ -11,6 +11,7 @@ which field is data (``Source.columns``), checked before converting, and overrid
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import re
@@ -22,6 +23,8 @@ from typing import Any
 
 from spct.data.raw import RawDataError, RawRow, read_json_array, read_jsonl
 from spct.records import Record
+
+log = logging.getLogger(__name__)
 
 Skipped = Counter[str] | None
 Rows = Iterable[Mapping[str, Any]] | Sequence[RawRow]
@@ -62,6 +65,9 @@ class Source:
     config_names: list[str] | None = None
     data_dir: str | None = None
     revision: str | None = None  # pin a hub revision for an exact rerun; None = the default branch
+    # File names in the published folder that are not part of the benchmark (e.g. ReaLMistake's example.jsonl):
+    # ``convert_files`` reads none of them and counts their rows as left out, naming the file.
+    extra_files: frozenset[str] = frozenset()
     description: str = ""
     confirmed: str = ""  # where the column layout was confirmed, or why it is assumed
     # How local files are read, when the generic ``convert_files`` cannot (RM-Bench: items across files):
@@ -285,29 +291,53 @@ def convert_files(
     """Convert a file, or every data file under a folder (sorted), of ``source`` in its published format.
 
     Row keys are the 0-based row index for one file and ``<relative path without suffix>/<index>`` for a folder, so
-    a single downloaded file gives the same ids as the hub. A record id seen twice across files raises.
+    a single downloaded file gives the same ids as the hub. Files of a folder named in ``source.extra_files`` are
+    not read: their rows are counted in ``skipped`` as ``"<name>: <file> (not part of the benchmark)"`` and logged.
+    A record id given by two rows raises, naming both files and rows (``unique_ids``).
     """
     path = Path(path)
     files = data_files(path)
     records: list[Record] = []
+    origins: list[tuple[Path, list[Any]]] = []  # the file (and its row keys) of each record: duplicate-id errors
     for file in files:
         rows = read_rows(file)
+        if file != path and file.name in source.extra_files:
+            if skipped is not None:
+                skipped[f"{source.name}: {file.name} (not part of the benchmark)"] += len(rows)
+            log.info("%s: %s left out (%d rows): not part of the benchmark", source.name, file, len(rows))
+            continue
         if len(files) == 1 and file == path:
             keys: list[Any] = list(range(len(rows)))
         else:
             stem = re.sub(SUFFIX_PATTERN, "", file.relative_to(path).as_posix())
             keys = [f"{stem}/{i}" for i in range(len(rows))]
-        records += source.convert(rows, columns, skipped, keys=keys)
-    return unique_ids(records)
+        converted = source.convert(rows, columns, skipped, keys=keys)
+        records += converted
+        origins += [(file, keys)] * len(converted)
+    return unique_ids(records, lambda i, record_id: _origin(source, columns, *origins[i], record_id))
 
 
-def unique_ids(records: list[Record]) -> list[Record]:
-    """``records`` unchanged; a repeated record id raises ``RawDataError``."""
-    seen: set[str] = set()
-    for record in records:
+def _origin(source: Source, columns: Mapping[str, str] | None, file: Path, keys: list[Any], record_id: str) -> str:
+    """Where in ``file`` the record ``record_id`` comes from: the row (``<file>, index N`` / ``line N``) whose
+    conversion gives that id, found by converting the file's rows one by one (only on the error path)."""
+    for key, row in zip(keys, read_rows(file)):
+        if record_id in {r.id for r in source.convert([row], columns, None, keys=[key])}:
+            return row.where
+    return f"{file} (row not located)"
+
+
+def unique_ids(records: list[Record], origin: Callable[[int, str], str] | None = None) -> list[Record]:
+    """``records`` unchanged; a repeated record id raises ``RawDataError`` naming where both copies come from
+    (``origin(index, id)``: the file and row of the record at that index, when known)."""
+    seen: dict[str, int] = {}
+    for i, record in enumerate(records):
         if record.id in seen:
-            raise RawDataError(f"duplicate record id {record.id!r} across files; keep one copy of each file")
-        seen.add(record.id)
+            where = "" if origin is None else f": {origin(seen[record.id], record.id)} and {origin(i, record.id)}"
+            raise RawDataError(
+                f"duplicate record id {record.id!r}{where} give the same id; a benchmark's record ids must be "
+                "unique across its files"
+            )
+        seen[record.id] = i
     return records
 
 

@@ -173,7 +173,10 @@ BENCHMARKS: dict[str, Benchmark] = {
                     optional=frozenset(
                         {"pair_uid", "bon_uid", "chosen", "reject", "bon_best", "loser_list"}
                     ),  # kind-specific
-                    confirmed="SPCT.md section 4 record schemas; third-party RMB loaders in the code index agree",
+                    confirmed=(
+                        "Zhou-Zoey/RMB-Reward-Model-Benchmark RMB_dataset/ (BoN_set 165a8f35, Pairwise_set 94c5976b): "
+                        "field names, numeric-string uids shared by BoN and pairwise items, category_path"
+                    ),
                 ),
             ),
             metric="rmb",
@@ -198,7 +201,11 @@ BENCHMARKS: dict[str, Benchmark] = {
                     },
                     converter=realmistake_records,
                     optional=frozenset({"error_categories", "metadata"}),
-                    confirmed="SPCT.md section 4 record schema",
+                    extra_files=frozenset({"example.jsonl"}),  # the paper's examples, copies of task rows
+                    confirmed=(
+                        "psunlpgroup/ReaLMistake 14193637: README (data.zip layout, 900 instances), src/config.py "
+                        "(three tasks x gpt-4-0613 / Llama-2-70b-chat-hf), get_dataset_stats.py (error_label)"
+                    ),
                 ),
             ),
             metric="roc_auc",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from spct.data.sources import (
     offline_reason,
 )
 from spct.evaluation.benchmarks import GROUPS, PPE_DOMAIN_SOURCES, benchmark, benchmark_source
+from spct.evaluation.left_out import benchmark_summary
 from spct.evaluation.official import PPE_CORRECTNESS_DOMAINS
 from spct.records import Record
 
@@ -148,15 +150,46 @@ def load_benchmark(
 # --- The workflow's evaluation sets (config key ``benchmarks``) -------------------------------------------------
 
 
-def load_benchmark_items(name: str, spec: Mapping[str, Any], eval_records: Sequence[Record]) -> list[Record]:
+def load_benchmark_items(
+    name: str, spec: Mapping[str, Any], eval_records: Sequence[Record], skipped: Skipped = None
+) -> list[Record]:
     """The items of benchmark ``name`` as configured: ``subsets`` of the prepared eval split (a reconstruction), or
     ``source`` (a ``BENCHMARKS`` name) read from ``path`` or, without one, from the hub; items longer than
-    ``max_item_chars`` are left out before the cap."""
-    max_chars = spec.get("max_item_chars")
-    if "source" in spec:
-        try:
-            records = load_benchmark(spec["source"], path=spec.get("path"), columns=spec.get("columns") or None)
-        except FileNotFoundError as error:
-            raise FileNotFoundError(f"benchmarks.{name}.path: {error}") from error
-        return stratified_cap(within_length(records, max_chars), spec.get("max_items"))
-    return select_benchmark(eval_records, name, spec["subsets"], spec.get("max_items"), max_chars)
+    ``max_item_chars`` are left out before the cap.
+
+    ``skipped`` counts every item left out by reason: the loader's (``"<subset>: <reason>"``), then
+    ``"<name>: longer than max_item_chars"`` and ``"<name>: beyond the max_items cap"``.
+    """
+    max_chars, max_items = spec.get("max_item_chars"), spec.get("max_items")
+    if "source" not in spec:
+        chosen = select_benchmark(eval_records, name, spec["subsets"], None, max_chars)
+        kept = stratified_cap(chosen, max_items, subset_order=spec["subsets"])  # = select_benchmark with the cap
+        subsets = set(spec["subsets"])
+        total = sum(r.split == "eval" and r.subset in subsets for r in eval_records)
+        _count_selection(skipped, name, total, len(chosen), len(kept))
+        return kept
+    try:
+        records = load_benchmark(
+            spec["source"], path=spec.get("path"), columns=spec.get("columns") or None, skipped=skipped
+        )
+    except FileNotFoundError as error:
+        raise FileNotFoundError(f"benchmarks.{name}.path: {error}") from error
+    short = within_length(records, max_chars)
+    kept = stratified_cap(short, max_items)
+    _count_selection(skipped, name, len(records), len(short), len(kept))
+    return kept
+
+
+def selected_items(name: str, spec: Mapping[str, Any], eval_records: Sequence[Record]) -> tuple[list[Record], dict]:
+    """The items of one configured benchmark (``load_benchmark_items``) and its summary: items, left out by reason,
+    source, path (``spct.evaluation.left_out.benchmark_summary``)."""
+    skipped: Counter[str] = Counter()
+    records = load_benchmark_items(name, spec, eval_records, skipped)
+    return records, benchmark_summary(name, spec, len(records), skipped)
+
+
+def _count_selection(skipped: Skipped, name: str, loaded: int, short: int, kept: int) -> None:
+    counts = {"longer than max_item_chars": loaded - short, "beyond the max_items cap": short - kept}
+    for reason, count in counts.items():
+        if skipped is not None and count:
+            skipped[f"{name}: {reason}"] += count

@@ -22,6 +22,7 @@ import pandas as pd  # noqa: E402
 
 from spct.evaluation import official as official_metrics  # noqa: E402
 from spct.evaluation import paper_results
+from spct.evaluation.left_out import left_out_table
 
 OVERALL_COLUMNS = ("RB", "PPE-P", "PPE-C", "RMB")
 PER_K_DIAGNOSTICS = (
@@ -249,7 +250,12 @@ def _paper_sections(table: pd.DataFrame) -> str:
     )
 
 
-def render_markdown(frame: pd.DataFrame, table: pd.DataFrame, format_check_paths: Sequence[str | Path]) -> str:
+def render_markdown(
+    frame: pd.DataFrame,
+    table: pd.DataFrame,
+    format_check_paths: Sequence[str | Path],
+    left_out_paths: Sequence[str | Path] = (),
+) -> str:
     benchmarks = frame.drop_duplicates("column").set_index("column")[["benchmark", "metric"]]
     legend = "\n".join(f"- `{c}`: benchmark `{b}`, metric `{m}`" for c, (b, m) in benchmarks.iterrows())
     total = (
@@ -265,6 +271,12 @@ def render_markdown(frame: pd.DataFrame, table: pd.DataFrame, format_check_paths
         + "\n\n"
         + table.reset_index().to_markdown(index=False)
         + _paper_sections(table)
+        + _section(
+            "Items left out",
+            "Per benchmark: the items it has and every item its loader or its selection left out, by reason "
+            "(`<subset>: <reason>`; `-`: none), from `data/benchmarks/<name>.summary.json`.",
+            left_out_table(left_out_paths).set_index("benchmark") if left_out_paths else pd.DataFrame(),
+        )
         + _section(
             "95% bootstrap intervals",
             "Percentile intervals of each score, items resampled within subsets.",
@@ -303,12 +315,16 @@ def write_report(
     format_check_paths: Sequence[str | Path] = (),
     table_path=None,
     tokens_plot_path=None,
+    left_out_paths: Sequence[str | Path] = (),
 ) -> pd.DataFrame:
-    """Write the long CSV (every row and diagnostic), the markdown report, the plots and the summary JSON."""
+    """Write the long CSV (every row and diagnostic), the markdown report, the plots and the summary JSON.
+
+    ``left_out_paths`` (the benchmarks' ``<name>.summary.json``) add the "Items left out" table to the markdown; the
+    summary JSON is the results table alone, unchanged by them."""
     frame = load_metrics(metrics_paths)
     frame.to_csv(csv_path, index=False)
     table = results_table(frame)
-    Path(markdown_path).write_text(render_markdown(frame, table, format_check_paths))
+    Path(markdown_path).write_text(render_markdown(frame, table, format_check_paths, left_out_paths))
     plot_scaling(frame, plot_path, x="k")
     if tokens_plot_path is not None:
         plot_scaling(frame, tokens_plot_path, x="tokens_per_item")
