@@ -250,6 +250,29 @@ def test_paper_layout_with_overall_and_realmistake_apart(tmp_path):
     assert (tmp_path / "tokens.png").read_bytes().startswith(PNG_MAGIC)
 
 
+def test_benchmarks_the_paper_does_not_report_come_after_its_table_and_stay_out_of_overall(tmp_path):
+    """JudgeBench, RM-Bench or RewardBench 2 beside the paper's four: the paper's columns, Overall and ReaLMistake
+    first, then the others under their own names; Overall is still the mean of the paper's four only."""
+    scores = {"RB": 0.8, "PPE-P": 0.6, "PPE-C": 0.5, "RMB": 0.7}
+    files = [
+        _write(tmp_path / f"{c}.json", metrics_json("grm", c.lower(), [("greedy", 1, v)], paper_column=c))
+        for c, v in scores.items()
+    ]
+    files.append(_write(tmp_path / "jb.json", metrics_json("grm", "judgebench", [("greedy", 1, 0.1)])))
+    files.append(
+        _write(
+            tmp_path / "rm.json",
+            metrics_json("grm", "realmistake", [("greedy", 1, 0.72)], single=True, paper_column="ReaLMistake"),
+        )
+    )
+    write_report(files, tmp_path / "r.csv", tmp_path / "r.md", tmp_path / "r.png", table_path=tmp_path / "t.csv")
+    table = pd.read_csv(tmp_path / "t.csv")
+    assert list(table.columns) == [
+        "model", "setting", "RB", "PPE-P", "PPE-C", "RMB", "Overall", "ReaLMistake", "judgebench"
+    ]  # fmt: skip
+    assert table["Overall"][0] == pytest.approx(65.0)  # JudgeBench's 10 is not in it
+
+
 def test_score_parts_get_their_own_table(tmp_path):
     data = metrics_json("grm", "rb-recon", [("greedy", 1, 0.6)], metric="rewardbench")
     data["scaling"][0]["parts"] = {"Chat Hard": 0.5, "Reasoning": 0.7}

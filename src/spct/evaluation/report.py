@@ -92,7 +92,10 @@ def results_table(frame: pd.DataFrame) -> pd.DataFrame:
     # undefined everywhere (a ROC-AUC over one label), so a missing score is seen, not hidden.
     table = table.dropna(how="all").reindex(columns=pairs + auc)
     if set(OVERALL_COLUMNS) <= set(pairs):
-        table.insert(len(pairs), "Overall", [_overall(row) for _, row in table.iterrows()])
+        # The paper's table first (its four, their Overall, ReaLMistake), then what the paper does not report.
+        table.insert(len(OVERALL_COLUMNS), "Overall", [_overall(row) for _, row in table.iterrows()])
+        paper = [*OVERALL_COLUMNS, "Overall", *(c for c in ("ReaLMistake",) if c in auc)]
+        table = table[paper + [c for c in table.columns if c not in paper]]
     elif pairs:
         table.insert(len(pairs), "Mean", table[pairs].mean(axis=1))
     return table.loc[_row_order(table.index)].round(1)
