@@ -288,6 +288,22 @@ def test_realmistake_auc_direction_low_score_means_error():
     assert realmistake_auc([5, 5, 9], [True, False, False]) == 0.75
 
 
+def test_realmistake_auc_equals_sklearn_roc_auc_score():
+    """ReaLMistake is scored by ROC-AUC with no-error as the positive class; ours equals scikit-learn's
+    ``roc_auc_score`` on random integer scores (frequent ties) and labels."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = random.Random(0)
+    for _ in range(500):
+        n = rng.randint(2, 30)
+        has_error = [rng.random() < 0.7 for _ in range(n)]
+        if all(has_error) or not any(has_error):
+            continue
+        scores = [rng.randint(1, 10) for _ in range(n)]
+        expected = roc_auc_score([0 if e else 1 for e in has_error], scores)
+        assert realmistake_auc(scores, has_error) == pytest.approx(expected, abs=1e-12)
+
+
 def test_realmistake_auc_needs_both_classes():
     with pytest.raises(ValueError, match="both"):
         realmistake_auc([1, 2], [True, True])
