@@ -7,7 +7,8 @@ import json
 import pytest
 
 from spct.cli import main
-from spct.cli.judge import Query, aggregate, read_queries
+from spct.cli.judge import read_queries
+from spct.judging import Query, aggregate
 
 QUERIES = [
     {"id": "pair", "prompt": "What is 2 + 2?", "responses": ["4", "5"]},

@@ -45,7 +45,8 @@ def _prepare_data(args) -> int:
 
 def _judge(args) -> int:
     """Score the responses to each query with k sampled judgments (Voting@k, or MetaRM@k with --meta-rm)."""
-    from spct.cli.judge import cache_path_for, judge_queries, read_queries
+    from spct.cli.judge import cache_path_for, read_queries
+    from spct.judging import judge_queries
     from spct.records import write_jsonl_atomic
     from spct.sampling import load_sampler
     from spct.sampling.base import sampler_options

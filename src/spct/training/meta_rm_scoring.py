@@ -4,7 +4,7 @@ The meta RM reads one sampled judgment of the GRM (``meta_rm_text``: the judge p
 order THAT sample saw them, followed by its principles, critique and score line) and returns one logit: how
 likely the judgment is correct by Eq. 10. ``load_meta_rm`` + ``score_judgments`` is the one scoring path: the
 workflow's ``meta_scores`` stage (through ``score_trajectories``, keyed by (item, sample)) and ``spct judge``
-(``spct.cli.judge.meta_rm_scores``, on user queries) both go through it. Training lives in
+(``spct.judging.meta_rm_scores``, on user queries) both go through it. Training lives in
 ``spct.training.meta_rm``.
 """
 
@@ -174,7 +174,7 @@ def score_judgments(
     ``meta_rm`` is the meta RM's directory, or the ``(model, tokenizer)`` of ``load_meta_rm`` to score several
     sets on one loaded model (nothing is loaded when there is nothing to score). ``text_options`` are those of
     ``meta_rm_text`` and must describe how the rows were sampled. A record may be any object with a ``Record``'s
-    prompt fields (``spct.cli.judge.Query``).
+    prompt fields (``spct.judging.Query``).
     """
     if not trajectories:
         return []
