@@ -50,19 +50,21 @@ def sample_judgments(
     queries: Sequence[Query],
     sampler: Sampler,
     settings: JudgeSettings,
-    k: int,
+    k: int | Mapping[str, int],
     cache_path: str | os.PathLike | None = None,
     chunk_size: int = 64,
 ) -> dict[str, list[dict]]:
     """k judgment rows per query (samples ``0..k-1``, scores in input order), sampling only what the cache lacks.
 
-    Returns query id -> rows in sample order. Rows are those of ``spct.sampling.judgments.judgment_row`` plus ``query``
-    (the query's content digest).
+    ``k`` is one count for every query, or query id -> count (``spct serve`` batches requests that ask for different
+    k into one call). Returns query id -> rows in sample order. Rows are those of
+    ``spct.sampling.judgments.judgment_row`` plus ``query`` (the query's content digest).
     """
-    if k < 1:
+    counts = {q.id: k if isinstance(k, int) else k[q.id] for q in queries}
+    if any(count < 1 for count in counts.values()):
         raise ValueError(f"k must be >= 1, got {k}")
     digests = {q.id: q.digest() for q in queries}
-    wanted = [(q, s) for q in queries for s in range(k)]
+    wanted = [(q, s) for q in queries for s in range(counts[q.id])]
     rows, _ = sample_cached(
         wanted,  # type: ignore[arg-type]  # a Query duck-types a Record
         sampler,
@@ -72,7 +74,11 @@ def sample_judgments(
         stamp=lambda query: {"query": digests[query.id]},  # a changed query under the same id is sampled again
         desc="judging",
     )
-    return {q.id: rows[i * k : (i + 1) * k] for i, q in enumerate(queries)}
+    out, start = {}, 0
+    for q in queries:
+        out[q.id] = rows[start : start + counts[q.id]]
+        start += counts[q.id]
+    return out
 
 
 def meta_rm_scores(

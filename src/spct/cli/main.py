@@ -4,6 +4,7 @@
     spct convert-model embedded:smollm2-135m-instruct resources/models/smollm2
     spct prepare-data --raw-dir data/raw --out-dir results/prepared
     spct judge --model DIR --input queries.jsonl --output scores.jsonl --k 8 [--meta-rm DIR]
+    spct serve --model DIR --k 8 --port 8000 [--meta-rm DIR]   # POST /score, /get_reward (OpenRLHF), GET /health
     spct benchmark-sampler --model DIR --records items.jsonl [--backends transformers vllm]
     spct diff-weights results/embedded-default/models/rft results/embedded-default/models/spct
     spct compare-runs --experiment embedded-default   # the targets of the latest invocation, side by side
@@ -179,6 +180,12 @@ def _add_judge_parser(sub) -> None:
     p.set_defaults(func=_judge)
 
 
+def _add_serve_parser(sub) -> None:
+    from spct.cli.serve import add_parser
+
+    add_parser(sub)
+
+
 def _add_inspection_parsers(sub) -> None:
     p = sub.add_parser("diff-weights", help="compare two checkpoints (did training change the weights?)")
     p.add_argument("before")
@@ -222,6 +229,7 @@ def make_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_stage_parsers(sub)
     _add_judge_parser(sub)
+    _add_serve_parser(sub)
     _add_inspection_parsers(sub)
     _add_benchmark_sampler_parser(sub)
     return parser
