@@ -151,3 +151,20 @@ def test_timeout_answers_504(tiny_model_dir):
         got = httpx.post(f"{url}/score", json={"prompt": "Slow?", "responses": ["a", "b"], "k": 4}, timeout=60)
         assert got.status_code == 504 and "timeout" in got.json()["error"]
         assert httpx.get(f"{url}/health").json()["status"] == "ok"
+
+
+@pytest.mark.vllm
+@pytest.mark.skipif(not __import__("spct.sampling.base").sampling.base.vllm_available(), reason="vLLM not installed")
+def test_vllm_engine_batches_concurrent_requests(tiny_vllm_model_dir):
+    flags = ("--k", "2", "--max-new-tokens", "16", "--max-model-len", "1024", "--batch-window-ms", "300")
+    with running_server(tiny_vllm_model_dir, *flags, "--backend", "vllm") as (url, batcher):
+
+        async def burst():
+            async with httpx.AsyncClient(base_url=url, timeout=300) as c:
+                bodies = [{"prompt": f"What is {i} + {i}?", "responses": [str(2 * i), "no"]} for i in range(4)]
+                return await asyncio.gather(*(c.post("/score", json=b) for b in bodies))
+
+        replies = asyncio.run(burst())
+        assert [r.status_code for r in replies] == [200] * 4
+        assert batcher.engine.sampler.calls == 1 and batcher.batch_sizes[-1] == 4
+        assert httpx.get(f"{url}/health").json()["backend"] == "vllm"

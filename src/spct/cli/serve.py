@@ -58,14 +58,17 @@ def build_server(args):
         {"backend": args.backend, "batch_size": args.batch_size, "max_model_len": args.max_model_len}
     )
     backend = resolve_backend(args.backend)
-    sampler = CountingSampler(load_sampler(args.model, **options))
-    meta, meta_len = None, None
-    if args.meta_rm is not None:
-        from spct.training.meta_rm_scoring import load_meta_rm, trained_max_length
 
-        meta, meta_len = load_meta_rm(args.meta_rm), trained_max_length(args.meta_rm)
-    engine = Engine(sampler, settings, meta, meta_len, args.batch_size, args.k_meta)
-    batcher = Batcher(engine, args.max_queue, args.max_batch, args.batch_window_ms / 1000)
+    def load_engine() -> Engine:  # runs on the batcher's worker thread, which makes every engine call
+        sampler = CountingSampler(load_sampler(args.model, **options))
+        meta, meta_len = None, None
+        if args.meta_rm is not None:
+            from spct.training.meta_rm_scoring import load_meta_rm, trained_max_length
+
+            meta, meta_len = load_meta_rm(args.meta_rm), trained_max_length(args.meta_rm)
+        return Engine(sampler, settings, meta, meta_len, args.batch_size, args.k_meta)
+
+    batcher = Batcher(load_engine, args.max_queue, args.max_batch, args.batch_window_ms / 1000)
     batcher.start()
     serve_options = ServeOptions(
         model=str(args.model),

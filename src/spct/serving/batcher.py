@@ -17,7 +17,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,12 +104,22 @@ class Engine:
 
 
 class Batcher:
-    """The bounded queue and its one worker thread (start with ``start``, stop with ``stop``)."""
+    """The bounded queue and its one worker thread (start with ``start``, stop with ``stop``).
 
-    def __init__(self, engine: Engine, max_queue: int = 64, max_batch: int = 16, window_s: float = 0.01):
+    ``engine`` may be a function that builds the Engine: the worker then loads the models itself, so that every
+    engine call runs on the thread that built the engine (vLLM's CPU build checks that its attention runs with the
+    OpenMP threads it was set up with, and a new thread starts with other ones).
+    """
+
+    def __init__(
+        self, engine: Engine | Callable[[], Engine], max_queue: int = 64, max_batch: int = 16, window_s: float = 0.01
+    ):
         if max_queue < 1 or max_batch < 1 or window_s < 0:
             raise ValueError("need max_queue >= 1, max_batch >= 1 and a batch window >= 0")
-        self.engine = engine
+        self._factory = engine
+        self.engine: Engine | None = None if callable(engine) else engine
+        self._ready = threading.Event()
+        self._load_error: BaseException | None = None
         self.max_queue = max_queue
         self.max_batch = max_batch
         self.window_s = window_s
@@ -123,7 +133,11 @@ class Batcher:
         self.batch_sizes: deque[int] = deque(maxlen=256)  # requests per engine call, latest last
 
     def start(self) -> None:
+        """Start the worker and wait until its engine is loaded (a loading error is raised here)."""
         self._thread.start()
+        self._ready.wait()
+        if self._load_error is not None:
+            raise self._load_error
 
     def stop(self, timeout: float = 10.0) -> None:
         with contextlib.suppress(queue.Full):  # the worker is a daemon thread: it ends with the process
@@ -181,6 +195,14 @@ class Batcher:
         return batch
 
     def _run(self) -> None:
+        try:
+            if callable(self._factory):
+                self.engine = self._factory()
+        except BaseException as e:  # reported by start()
+            self._load_error = e
+            return
+        finally:
+            self._ready.set()
         while True:
             first = self._queue.get()
             if first is None:
