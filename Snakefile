@@ -1,6 +1,7 @@
 # spct: Self-Principled Critique Tuning and DeepSeek-GRM (arXiv 2504.02495) as one Snakemake workflow.
 #   snakemake --cores 2 all             base -> RFT -> SPCT (RFT + GRPO) + meta RM, each evaluated (config.yaml)
 #   snakemake --cores 2 no_principles   one ablation of the paper alone (see ABLATIONS in common.smk)
+#   snakemake --cores 2 policy_rl       a policy trained by GRPO with the trained GRM as its reward (README)
 #   snakemake --cores 2 publish         DVC-track the data and checkpoints and push them to the DVC remote
 # The stages live in workflow/rules/, one file each; the code they run lives in the spct package.
 from snakemake.utils import min_version
@@ -23,6 +24,7 @@ include: "workflow/rules/judge.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/publish.smk"
+include: "workflow/rules/policy_rl.smk"
 
 
 onstart:

@@ -113,7 +113,13 @@ def validate_config(config: Mapping[str, Any], source: str = "config", schema: d
 # Settings that only say how often a job saves what it has done so far (the judge's sample cache, Trainer
 # checkpoints), never what it computes. No rule has them as params, so changing one reruns nothing; the jobs read
 # them from the config instead (workflow/scripts/_common.py).
-IO_ONLY_KEYS = {"judge": ("cache_every",), "rft": ("save_steps",), "grpo": ("save_steps",), "meta_rm": ("save_steps",)}
+IO_ONLY_KEYS = {
+    "judge": ("cache_every",),
+    "rft": ("save_steps",),
+    "grpo": ("save_steps",),
+    "meta_rm": ("save_steps",),
+    "policy_rl": ("save_steps",),
+}
 
 
 def stage_settings(config: Mapping[str, Any], section: str, ablation: str = "main") -> dict:

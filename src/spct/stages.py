@@ -382,19 +382,19 @@ def meta_scores(
 ) -> None:
     """The meta RM's score of every sampled evaluation judgment (MetaRM@k keeps the top k_meta), for every
     benchmark ``{name: (items_path, judgments_path, out_path)}`` on one loaded meta RM."""
-    from spct.sampling.judgments import read_judgments
-    from spct.training.meta_rm_scoring import load_meta_rm, score_trajectories, text_options
+    from spct.training.meta_rm_scoring import write_meta_scores
 
-    meta_rm = load_meta_rm(meta_rm_dir)
-    for name, (items_path, judgments_path, out_path) in benchmarks.items():
-        start = time.perf_counter()
-        scores = score_trajectories(
-            meta_rm,
-            read_records(items_path),
-            read_judgments(judgments_path),
-            max_length=max_length,
-            **text_options(judge_config, judge_config.get("single_score_range", (1, 10))),
-        )
-        rows = [{"item_id": i, "sample": sample, "score": score} for (i, sample), score in sorted(scores.items())]
-        write_json_atomic(Path(out_path), {"meta_rm": str(meta_rm_dir), "scores": rows})
-        log.info("%s: %d trajectories scored in %.1f s", name, len(rows), time.perf_counter() - start)
+    write_meta_scores(meta_rm_dir, benchmarks, judge_config, max_length)
+
+
+def policy_rl(policy_model, grm_path, train_path, out_dir, config, judge_config, sampler_config, mlflow_config, tags):
+    """A policy trained by GRPO with the GRM as its reward, and its before/after comparison on held-out prompts
+    (``spct.training.policy_rl``); its own run, with the results also on the ``policy_rl`` pipeline run."""
+    from spct.training.policy_rl import OUTPUT_FILES, PolicyRLConfig, run_policy_rl
+
+    out, settings = Path(out_dir), (PolicyRLConfig(**config), judge_config, sampler_config)
+    with tracking.stage_run("policy_rl", None, mlflow_config, tags, {"policy_rl": config}, trainer=True) as log_run:
+        metrics = run_policy_rl(policy_model, grm_path, read_records(train_path), out, *settings)
+        log_run(metrics, [out / name for name in OUTPUT_FILES])
+    tracking.log_to_parent(mlflow_config["tracking_uri"], "policy_rl", metrics)
+    return metrics

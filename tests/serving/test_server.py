@@ -10,9 +10,10 @@ import pytest
 from serve_helpers import SERVE_FLAGS, running_server
 
 from spct.judging import Query, judge_queries
+from spct.reward import reward_from_scores, rewards_from_result
 from spct.sampling import load_sampler
 from spct.sampling.judgments import JudgeSettings
-from spct.serving.reward import query_id, reward_from_scores, rewards_from_result
+from spct.serving.reward import query_id
 
 pytestmark = pytest.mark.slow
 
@@ -55,8 +56,9 @@ def test_get_reward_openrlhf_shapes(client):
     # The same response alone on /score gives the reward of the documented mapping.
     scored = client.post("/score", json={"prompt": prompt, "responses": ["Blue."]}).json()
     assert got["rewards"][0] == rewards_from_result(scored, 1, (1, 10))[0]
-    samples = [s["scores"][0] if s["valid"] else None for s in scored["samples"]]
-    assert got["rewards"][0] == reward_from_scores(samples, (1, 10))
+    valid = [s["scores"][0] for s in scored["samples"] if s["valid"]]
+    mean = sum(valid) / len(valid) if valid else None
+    assert got["rewards"][0] == pytest.approx(reward_from_scores(mean, (1, 10)))
 
 
 @pytest.mark.parametrize(

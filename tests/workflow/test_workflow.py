@@ -592,3 +592,26 @@ def test_snakemake_lint_is_clean():
     assert result.returncode == 0 and "workflow is in a good condition" in result.stdout + result.stderr, (
         result.stdout[-3000:] + result.stderr[-3000:]
     )
+
+
+def test_policy_rl_trains_a_policy_with_the_grm_and_reports_it(tmp_path, tiny_model_dir):
+    """`snakemake policy_rl` on the tiny config: the GRM chain (base -> rft -> spct), then GRPO of the base policy
+    with the spct GRM as its reward; the report files exist and the stage run sits under a `policy_rl` pipeline run."""
+    tiny_config(tmp_path, tiny_model_dir)
+    snakemake(tmp_path, "policy_rl")
+    out = tmp_path / "results" / "tiny" / "policy_rl"
+    assert (out / "reward_curve.png").read_bytes().startswith(b"\x89PNG")
+    comparison = json.loads((out / "before_after.json").read_text())
+    assert comparison["prompts"] == 2 and 0.0 <= comparison["win_rate"] <= 1.0
+    assert "policy_rl" in (out / "report.md").read_text() and (out / "model" / "training.json").is_file()
+
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("tiny").experiment_id])
+    parent = next(run for run in runs if run.data.tags.get("spct.kind") == "pipeline")
+    assert parent.data.tags["ablation"] == "policy_rl" and parent.info.status == "FINISHED"
+    assert {"mean_reward_before", "mean_reward_after", "win_rate"} <= set(parent.data.metrics)
+    stage = next(run for run in runs if run.data.tags.get("stage") == "policy_rl")
+    assert stage.data.tags["mlflow.parentRunId"] == parent.info.run_id
+    assert "rewards/grm/mean" in stage.data.metrics  # TRL's per-step reward, logged into the stage's run

@@ -41,6 +41,8 @@ ABLATIONS = {
     "nonhinted_only": ["spct_nonhinted_only"],
     "rl_only": ["rl_only"],
 }
+# Targets with a pipeline run of their own beside the ablations: the policy trained with the GRM as its reward.
+OWN_PIPELINE_TARGETS = ["policy_rl"]
 # The meta RM guides MetaRM@k for this model (trained on its samples, SPCT.md 2.3).
 METARM_MODEL = "spct"
 MODELS = list(MODEL_SPECS)
@@ -72,11 +74,11 @@ def mlflow_config():
 
 def invocation_targets(target_rules):
     """The MLflow parent runs of this invocation: `all` builds main, `ablations` every ablation, an ablation target
-    itself; file targets (a single stage asked for by hand) get one parent named `partial`."""
+    itself, `policy_rl` its own; file targets (a single stage asked for by hand) get one parent named `partial`."""
     targets = []
     for name in sorted(target_rules):
         names = ["main"] if name == "all" else list(ABLATIONS) if name == "ablations" else [name]
-        targets += [n if n in ABLATIONS else "partial" for n in names]
+        targets += [n if n in ABLATIONS or n in OWN_PIPELINE_TARGETS else "partial" for n in names]
     return list(dict.fromkeys(targets)) or ["partial"]
 
 
@@ -227,3 +229,18 @@ def format_check_files(wildcards):
     """The parse rate without the guarantee for every model of the target (written by each model's judge job, so
     an ablation's report does not judge the base model just for its parse rate; the main report has it)."""
     return expand("results/{exp}/format_check/{model}.json", exp=wildcards.exp, model=ABLATIONS[wildcards.ablation])
+
+
+def policy_rl_config(wildcards):
+    """The policy_rl section without save_steps (the job reads it from the config); a function, so a config without
+    the section (configs/paper.yaml) only fails when the policy_rl target is asked for."""
+    if "policy_rl" not in config:
+        raise ValueError("the policy_rl target needs a `policy_rl:` section in the config (see config.yaml)")
+    return without_io_only("policy_rl", config["policy_rl"])
+
+
+def policy_rl_policy(wildcards):
+    """The base model folder, unless policy_rl.policy_model names another policy (a hub id or folder)."""
+    if config.get("policy_rl", {}).get("policy_model"):
+        return []
+    return f"results/{wildcards.exp}/models/base"

@@ -20,8 +20,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from spct.judging import Query
+from spct.reward import rewards_from_result
 from spct.serving.batcher import Batcher, QueueFull
-from spct.serving.reward import query_id, rewards_from_result, split_query
+from spct.serving.reward import query_id, split_query
 from spct.serving.schemas import RewardRequest, RewardResponse, ScoreRequest
 
 log = logging.getLogger(__name__)

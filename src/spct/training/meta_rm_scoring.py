@@ -11,8 +11,10 @@ workflow's ``meta_scores`` stage (through ``score_trajectories``, keyed by (item
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,8 +22,10 @@ from typing import Any
 from spct.device import native_bf16
 from spct.grm import DEFAULT_SCORE_RANGE, apply_permutation
 from spct.grm.prompts import build_judge_prompt
-from spct.records import Record
-from spct.sampling.judgments import GREEDY, HINTED
+from spct.records import Record, read_records, write_json_atomic
+from spct.sampling.judgments import GREEDY, HINTED, read_judgments
+
+log = logging.getLogger(__name__)
 
 META_RM_FILE = "meta_rm.json"
 JUDGMENT_HEADER = "#### Judgment ####"
@@ -201,3 +205,26 @@ def score_trajectories(
     trajectories = list(sampled_trajectories(records, rows))
     logits = score_judgments(model_dir, trajectories, batch_size, max_length, **text_options)
     return {(record.id, int(row["sample"])): value for (record, row), value in zip(trajectories, logits)}
+
+
+def write_meta_scores(
+    meta_rm_dir: str | os.PathLike,
+    benchmarks: Mapping[str, tuple[Any, Any, Any]],
+    judge_config: Mapping[str, Any],
+    max_length: int,
+) -> None:
+    """The meta_scores stage's work: every sampled judgment of every benchmark ``{name: (items_path,
+    judgments_path, out_path)}`` scored on one loaded meta RM, one JSON file per benchmark."""
+    meta_rm = load_meta_rm(meta_rm_dir)
+    for name, (items_path, judgments_path, out_path) in benchmarks.items():
+        start = time.perf_counter()
+        scores = score_trajectories(
+            meta_rm,
+            read_records(items_path),
+            read_judgments(judgments_path),
+            max_length=max_length,
+            **text_options(judge_config, judge_config.get("single_score_range", (1, 10))),
+        )
+        rows = [{"item_id": i, "sample": sample, "score": score} for (i, sample), score in sorted(scores.items())]
+        write_json_atomic(Path(out_path), {"meta_rm": str(meta_rm_dir), "scores": rows})
+        log.info("%s: %d trajectories scored in %.1f s", name, len(rows), time.perf_counter() - start)
