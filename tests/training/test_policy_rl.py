@@ -70,6 +70,10 @@ def test_before_after_and_report_files(tiny_model_dir, tmp_path):
             else 0.0
         )
     assert comparison["win_rate"] == pytest.approx(sum(r["win"] for r in comparison["rows"]) / 2)
+    # An answer training left unchanged is a tie, whatever the judge's scores of its two copies.
+    unchanged = comparison["rows"][1]
+    assert unchanged["identical"] and unchanged["win"] == 0.5
+    assert unchanged["reward_before"] == unchanged["reward_after"] and comparison["identical_answers"] == 1
     summary = {
         "init_model": "tiny",
         "prompts": 2,
@@ -82,4 +86,5 @@ def test_before_after_and_report_files(tiny_model_dir, tmp_path):
     assert (tmp_path / "reward_curve.png").read_bytes().startswith(b"\x89PNG")
     report = (tmp_path / "report.md").read_text()
     assert "`snakemake policy_rl`" in report and "| 2 | 0.400 |" in report
+    assert "1 of 2 answers unchanged by training" in report
     assert json.loads((tmp_path / "before_after.json").read_text())["rows"][0]["prompt"] == "p1"

@@ -125,12 +125,16 @@ def policy_answers(model_path: str | Path, prompts: Sequence[str], max_new_token
 
 def before_after(prompts: Sequence[str], before: Sequence[str], after: Sequence[str], scorer) -> dict[str, Any]:
     """Judge each held-out prompt's (before, after) answers together: mean rewards and the trained policy's win
-    rate (ties count half), with every prompt's row."""
+    rate (ties count half), with every prompt's row. Where training left the answer unchanged, the two copies are a
+    tie (both get their mean reward): the judge's sampled scores of one text in two positions are noise, not a win."""
     queries = [Query(f"heldout-{i}", p, [b, a]) for i, (p, b, a) in enumerate(zip(prompts, before, after))]
     results = scorer.score(queries)
     rows = []
     for query, result in zip(queries, results):
         reward_before, reward_after = rewards_from_result(result, 2, scorer.score_range)
+        identical = query.responses[0] == query.responses[1]
+        if identical:  # the same answer: a tie, whatever the sampled scores of its two copies say
+            reward_before = reward_after = (reward_before + reward_after) / 2
         win = 1.0 if reward_after > reward_before else 0.5 if reward_after == reward_before else 0.0
         rows.append(
             {
@@ -140,6 +144,7 @@ def before_after(prompts: Sequence[str], before: Sequence[str], after: Sequence[
                 "reward_before": reward_before,
                 "reward_after": reward_after,
                 "win": win,
+                "identical": identical,
                 "valid_samples": result.get("valid_samples", 0),
             }
         )
@@ -149,6 +154,7 @@ def before_after(prompts: Sequence[str], before: Sequence[str], after: Sequence[
         "mean_reward_before": sum(r["reward_before"] for r in rows) / count,
         "mean_reward_after": sum(r["reward_after"] for r in rows) / count,
         "win_rate": sum(r["win"] for r in rows) / count,
+        "identical_answers": sum(r["identical"] for r in rows),
         "rows": rows,
     }
 
@@ -196,7 +202,8 @@ def report_text(summary: dict[str, Any], comparison: dict[str, Any], command: st
         f"| before (base) | {comparison['mean_reward_before']:.3f} |",
         f"| after (trained) | {comparison['mean_reward_after']:.3f} |",
         "",
-        f"Win rate of the trained policy (ties count half): {comparison['win_rate']:.3f}",
+        f"Win rate of the trained policy (ties count half): {comparison['win_rate']:.3f}; "
+        f"{comparison['identical_answers']} of {comparison['prompts']} answers unchanged by training (each a tie).",
         "",
     ]
     return "\n".join(lines)
