@@ -535,7 +535,8 @@ def test_editing_stages_py_reruns_every_rule_whose_script_calls_it(touched_run):
     workdir, snakefile = touched_run
     scripts = (REPO / "workflow" / "scripts").glob("*.py")
     callers = {script.stem for script in scripts if "from spct import stages" in script.read_text()}
-    assert len(callers) == 14  # a script is named after its rule
+    assert len(callers) == 15  # a script is named after its rule
+    callers -= {"policy_rl"}  # a target of its own (the policy trained with the GRM), not a rule of `all`
     stages_py = snakefile.parent / "src" / "spct" / "stages.py"
     with _edited(stages_py):
         planned = _planned_inputs(workdir, "publish", snakefile, "--rerun-triggers", "mtime")

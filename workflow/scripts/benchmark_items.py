@@ -12,7 +12,8 @@ def main(smk) -> None:
         out_path=smk.output.records,
         summary_path=smk.output.summary,
         mlflow_config=mlflow_config(smk),
-        tags={"experiment": smk.wildcards.exp, "benchmark": smk.wildcards.benchmark},
+        # Every ablation evaluates on the same sets: their runs sit with the main pipeline's.
+        tags={"experiment": smk.wildcards.exp, "benchmark": smk.wildcards.benchmark, "ablation": "main"},
     )
 
 
