@@ -11,7 +11,16 @@ from spct.grm.prompts import build_judge_prompt
 from spct.records import Record
 from spct.sampling import Generation
 from spct.sampling.base import TOO_LONG
-from spct.sampling.judgments import GREEDY, JudgeSettings, build_sample_prompt, read_cache, run_judgments, sample_ids
+from spct.sampling.judgments import (
+    GREEDY,
+    CacheError,
+    JudgeSettings,
+    build_sample_prompt,
+    cache_writer_lock,
+    read_cache,
+    run_judgments,
+    sample_ids,
+)
 
 
 def make_records(count: int = 3) -> list[Record]:
@@ -119,6 +128,34 @@ def test_killed_run_resumes_without_resampling(tmp_path):
     more = ScriptedSampler()
     counts = run_judgments(records, more, settings, 5, cache, out, chunk_size=4)
     assert counts["sampled"] == 6 * 2 == len(more.prompts)
+
+
+def test_a_corrupt_line_before_good_rows_is_an_error_not_a_cut(tmp_path):
+    """Only a torn LAST line is a kill; a bad line with good rows after it names the file and line, and no good row
+    after it is deleted."""
+    records = make_records(2)
+    cache, out = tmp_path / "cache.jsonl", tmp_path / "out.jsonl"
+    run_judgments(records, ScriptedSampler(), JudgeSettings(), 1, cache, out)
+    lines = cache.read_text().splitlines(keepends=True)
+    lines.insert(1, "garbage\n")
+    cache.write_text("".join(lines))
+    before = cache.read_bytes()
+    with pytest.raises(CacheError, match=r"cache\.jsonl, line 2: not a judgment row .*3 row\(s\) after it"):
+        read_cache(cache)
+    assert cache.read_bytes() == before  # nothing cut
+    with pytest.raises(CacheError, match="line 2"):
+        run_judgments(records, ScriptedSampler(), JudgeSettings(), 1, cache, out)
+
+
+def test_one_writer_per_cache(tmp_path):
+    """A second process sampling into the same cache fails at once instead of interleaving appends."""
+    records = make_records(1)
+    cache, out = tmp_path / "cache.jsonl", tmp_path / "out.jsonl"
+    # Another writer holds the lock (flock locks an open file, so a second open in this process counts too).
+    held, refused = cache_writer_lock(cache), pytest.raises(CacheError, match="another process is sampling into")
+    with held, refused:
+        run_judgments(records, ScriptedSampler(), JudgeSettings(), 1, cache, out)
+    assert run_judgments(records, ScriptedSampler(), JudgeSettings(), 1, cache, out)["sampled"] == 2  # released
 
 
 def test_fingerprint_changes_with_settings_that_change_samples(tmp_path):

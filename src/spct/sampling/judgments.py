@@ -10,6 +10,8 @@ budget, score format, seed), so changed settings never reuse stale samples.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import logging
@@ -156,31 +158,68 @@ def judgment_row(record: Record, sample: str | int, perm: tuple[int, ...], gener
     }
 
 
+class CacheError(ValueError):
+    """A judgment cache that cannot be read or written safely; the message names the file (and line)."""
+
+
 def read_cache(path: Path) -> dict[tuple[str, str], dict]:
     """Rows already sampled, keyed by (item id, sample).
 
-    A torn last line (the job was killed mid-write) is cut off the file, so that the next append starts on a
-    fresh line instead of gluing a good row onto the broken one.
+    Only a torn LAST line (the job was killed mid-write: no newline, or not JSON) is cut off the file, so that the
+    next append starts on a fresh line instead of gluing a good row onto the broken one. A bad line with good rows
+    after it is not a kill: it raises ``CacheError`` naming the file and line, and nothing is cut.
     """
     rows: dict[tuple[str, str], dict] = {}
     if not path.exists():
         return rows
     good_bytes = 0
     with open(path, "rb") as f:
-        for line in f:
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                break
-            if not line.endswith(b"\n"):
-                break
-            rows[(row["item_id"], str(row["sample"]))] = row
-            good_bytes += len(line)
+        lines = f.readlines()
+    for number, line in enumerate(lines, start=1):
+        key, row, reason = _cache_row(line)
+        if key is None:
+            if number < len(lines):
+                raise CacheError(
+                    f"{path}, line {number}: not a judgment row ({reason}) with {len(lines) - number} row(s) after "
+                    "it; the cache is corrupt, not torn by a kill: fix or delete that line"
+                )
+            break
+        rows[key] = row
+        good_bytes += len(line)
     if good_bytes < path.stat().st_size:
-        log.warning("cutting a torn tail off %s (the previous run was killed mid-write)", path)
+        log.warning("cutting a torn last line off %s (the previous run was killed mid-write)", path)
         with open(path, "r+b") as f:
             f.truncate(good_bytes)
     return rows
+
+
+def _cache_row(line: bytes) -> tuple[tuple[str, str] | None, dict | None, str]:
+    """(key, row, "") of one cache line, or (None, None, why it is not a row)."""
+    if not line.endswith(b"\n"):
+        return None, None, "no newline at its end"
+    try:
+        row = json.loads(line)
+        return (row["item_id"], str(row["sample"])), row, ""
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        return None, None, f"not JSON: {error}"
+    except (TypeError, KeyError):
+        return None, None, "no item_id and sample"
+
+
+@contextlib.contextmanager
+def cache_writer_lock(path: Path) -> Iterator[None]:
+    """Hold ``<cache>.lock`` while sampling into ``path``: one writer per cache, so two processes never append
+    to (or cut the tail of) the same file. A second writer fails at once with ``CacheError``."""
+    lock_path = path.with_name(path.name + ".lock")
+    with open(lock_path, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CacheError(f"{path}: another process is sampling into this cache (lock {lock_path})") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def append_rows(path: Path, rows: Iterable[dict]) -> None:
@@ -223,11 +262,17 @@ def sample_cached(
     ``stamp(record)`` names fields added to every new row of that record, which a cached row must match to be
     reused (``spct judge``: the query's content digest). ``desc`` shows a progress bar.
     """
-    done: dict[tuple[str, str], dict] = {}
-    if cache_path is not None:
-        cache_path = Path(cache_path)
-        cache_path.parent.mkdir(parents=True, exist_ok=True)
-        done = read_cache(cache_path)
+    if cache_path is None:
+        return _sample_into(wanted, sampler, settings, None, chunk_size, stamp, desc)
+    cache_path = Path(cache_path)
+    cache_path.parent.mkdir(parents=True, exist_ok=True)
+    with cache_writer_lock(cache_path):
+        return _sample_into(wanted, sampler, settings, cache_path, chunk_size, stamp, desc)
+
+
+def _sample_into(wanted, sampler, settings, cache_path, chunk_size, stamp, desc) -> tuple[list[dict], int]:
+    """``sample_cached``'s work, with the cache's lock held."""
+    done = {} if cache_path is None else read_cache(cache_path)
     stamp = stamp or (lambda record: {})
 
     def reuse(record: Record, sample: str | int) -> bool:
