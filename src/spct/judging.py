@@ -4,7 +4,7 @@ over the k_meta samples a meta RM rates highest (MetaRM@k). The core that ``spct
 
 Each sample shows the responses in its own order (position bias); scores are mapped back to the query's order.
 There is no ground truth here: a ``Query`` has no best response or label, so nothing is scored for correctness.
-With a cache path, samples go to a cache file as they finish (the rows of ``spct.sampling.judgments``, keyed by
+With a cache path, samples go to a cache file chunk by chunk (the rows of ``spct.sampling.judgments``, keyed by
 (query id, sample index)), so a killed run resumes and a rerun with a larger k only samples what is missing.
 """
 

@@ -7,7 +7,7 @@ bias); their scores are mapped back to the input order and summed over the valid
 RM, every sample is rated and only the k_meta best vote (MetaRM@k). There is no ground truth here: a ``Query``
 has no best response or label, so nothing is scored for correctness.
 
-Samples go to a cache file as they finish (the rows of ``spct.sampling.judgments``, keyed by (query id, sample
+Samples go to a cache file chunk by chunk (the rows of ``spct.sampling.judgments``, keyed by (query id, sample
 index)), so a killed run resumes and a rerun with a larger k only samples what is missing.
 """
 
