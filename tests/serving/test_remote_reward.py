@@ -28,6 +28,17 @@ def test_trl_reward_through_spct_serve(server, mode):
         assert rewards[:2] == pytest.approx(rewards_from_result(first, 2, reward.scorer.score_range))
 
 
+def test_remote_scorer_reads_the_servers_score_ranges(tiny_model_dir):
+    """A server judging on 0..100 tells its clients, so rewards are rescaled by that range, not the default 1..10."""
+    from serve_helpers import SERVE_FLAGS, running_server
+
+    with running_server(tiny_model_dir, *SERVE_FLAGS, "--score-range", "0", "100") as (url, _):
+        scorer = RemoteScorer(url, k=1)
+        reward = GRMReward(scorer, mode="pointwise")
+        assert len(reward(prompts=PROMPTS[:1], completions=COMPLETIONS[:1])) == 1
+        assert scorer.score_range == scorer.single_score_range == (0, 100)
+
+
 def test_verl_compute_score_through_spct_serve(server, monkeypatch):
     url, _ = server
     monkeypatch.setenv("SPCT_SERVE_URL", url)

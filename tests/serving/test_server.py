@@ -24,6 +24,7 @@ def test_health(client):
     body = client.get("/health").json()
     assert body["status"] == "ok" and body["backend"] == "transformers" and body["k"] == 2
     assert body["stats"]["max_queue"] == 64
+    assert body["score_range"] == body["single_score_range"] == [1, 10]  # what a remote reward client maps with
 
 
 def test_score_equals_judge_queries(client, tiny_model_dir):

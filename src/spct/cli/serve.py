@@ -77,6 +77,8 @@ def build_server(args):
         max_k=args.max_k,
         timeout_s=args.timeout,
         meta_rm=None if args.meta_rm is None else str(args.meta_rm),
+        score_range=tuple(settings.score_range),
+        single_score_range=tuple(settings.single_score_range),
     )
     return create_app(batcher, serve_options), batcher
 

@@ -39,6 +39,9 @@ class ServeOptions:
     max_k: int = 32
     timeout_s: float = 300.0
     meta_rm: str | None = None
+    # The judge's scales, so that a remote client maps scores to rewards as the server does (spct.reward).
+    score_range: tuple[int, int] = (1, 10)
+    single_score_range: tuple[int, int] = (1, 10)
 
 
 class HTTPError(Exception):
@@ -64,6 +67,8 @@ def create_app(batcher: Batcher, options: ServeOptions) -> FastAPI:
             "k": options.k,
             "max_k": options.max_k,
             "meta_rm": options.meta_rm,
+            "score_range": list(options.score_range),
+            "single_score_range": list(options.single_score_range),
             "timeout_s": options.timeout_s,
             "uptime_s": round(time.time() - app.state.started, 1),
             "stats": batcher.stats(),
