@@ -199,16 +199,16 @@ def report(
     params: Mapping[str, Any],
     left_out_paths: Sequence[Path] = (),
 ) -> None:
-    """The results report (``spct.evaluation.report.write_report``); ``outputs`` names its files: markdown, csv,
-    table, plot, tokens_plot and summary; ``left_out_paths`` are the benchmarks' summaries (items left out)."""
-    from spct.evaluation.report import write_report
+    """The results report (``spct.evaluation.report.write_report``) and the claims' paired differences; ``outputs``
+    names its files: markdown, csv, table, plot, tokens_plot and summary; ``left_out_paths``: the items left out."""
+    from spct.evaluation.report import paired_log_values, write_report
 
-    paths = {f"{name}_path": path for name, path in outputs.items()}
+    paths = {f"{name}_path": path for name, path in outputs.items()} | {"metrics_config": params.get("metrics", {})}
     table = write_report(metrics_paths, format_check_paths=format_check_paths, left_out_paths=left_out_paths, **paths)
     with tracking.stage_run("report", None, mlflow_config, tags, params) as log_to_run:
         for (model, setting), row in table.iterrows():
             log_to_run({f"{model}/{setting}/{col}": value for col, value in row.items()})
-        log_to_run(artifacts=list(outputs.values()))
+        log_to_run(paired_log_values(outputs["summary"]), list(outputs.values()))
 
 
 def publish(experiment_dir: Path, remote: str | None = None) -> dict:

@@ -200,8 +200,13 @@ def rejective_item_stats(wildcards):
 
 def metrics_params():
     """metrics.k_meta: null is the paper's k/2, what every run did before the key existed; it is left out of the
-    params then, so adding the key to a config reruns no metrics job."""
-    return {k: v for k, v in config["metrics"].items() if not (k == "k_meta" and v is None)}
+    params then, so adding the key to a config reruns no metrics job. metrics.paired_bootstrap_samples is the
+    report's alone (it reads it from the config), so it reruns none either."""
+    return {
+        k: v
+        for k, v in config["metrics"].items()
+        if not (k == "k_meta" and v is None) and k != "paired_bootstrap_samples"
+    }
 
 
 def report_outputs(ablation):

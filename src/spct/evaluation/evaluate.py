@@ -60,6 +60,9 @@ def evaluate_benchmark(
         "metric": metric,
         "paper_column": paper_column(benchmark_spec),
         "items": len(records),
+        # The pair / list items in the order of each scaling row's item_values (spct.evaluation.paired).
+        "item_ids": [r.id for r in records if r.n >= 2],
+        "item_subsets": [r.subset for r in records if r.n >= 2],
         "scaling": scaling,
         "diagnostics": {**sample_diagnostics(judgments), **position_bias(records, judgments)},
     }

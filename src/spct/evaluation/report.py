@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from spct.evaluation import official as official_metrics  # noqa: E402
+from spct.evaluation import paired as paired_metrics
 from spct.evaluation import paper_results
 from spct.evaluation.left_out import left_out_table
 
@@ -52,7 +53,7 @@ def load_metrics(paths: Sequence[str | Path]) -> pd.DataFrame:
                     "benchmark": data["benchmark"],
                     "metric": data["metric"],
                     "column": data.get("paper_column") or data["benchmark"],
-                    **{key: value for key, value in row.items() if key != "parts"},
+                    **{key: value for key, value in row.items() if key not in ("parts", "item_values")},
                     **{f"part:{part}": value for part, value in row.get("parts", {}).items()},
                     **{f"sample_{key}": value for key, value in data["diagnostics"].items()},
                 }
@@ -229,6 +230,45 @@ def format_check_table(paths: Sequence[str | Path]) -> str:
     return frame[[c for c in columns if c in frame]].round(3).to_markdown()
 
 
+def paired_rows(metrics_paths: Sequence[str | Path], frame: pd.DataFrame, metrics_config: dict) -> list[dict]:
+    """The paper's claims as paired differences (``spct.evaluation.paired``); ``overall`` averages the benchmarks
+    the results table's Overall (or Mean) does."""
+    metric = frame.drop_duplicates("benchmark").set_index("benchmark")[["metric", "column"]]
+    pairs = [b for b, (m, _) in metric.iterrows() if m != "roc_auc"]
+    paper = [b for b in pairs if metric.loc[b, "column"] in OVERALL_COLUMNS]
+    return paired_metrics.paired_differences(
+        paired_metrics.read_item_values(metrics_paths),
+        paper if len(paper) == len(OVERALL_COLUMNS) else pairs,
+        samples=metrics_config.get("paired_bootstrap_samples", paired_metrics.DEFAULT_SAMPLES),
+        seed=metrics_config.get("seed", 0),
+    )
+
+
+def paired_log_values(summary_path: str | Path) -> dict[str, float]:
+    """The summary JSON's paired differences as MLflow metrics (``spct.evaluation.paired.mlflow_values``)."""
+    return paired_metrics.mlflow_values(json.loads(Path(summary_path).read_text()).get("paired_differences", []))
+
+
+def claims_section(frame: pd.DataFrame, table: pd.DataFrame, rows: Sequence[dict], samples: int) -> str:
+    """The claims table: one row per comparison, one column per benchmark, then Overall or Mean."""
+    if not rows:
+        return ""
+    columns = dict(frame.drop_duplicates("benchmark")[["benchmark", "column"]].itertuples(index=False))
+    total = "Overall" if "Overall" in table else "Mean"
+    claims = pd.DataFrame(paired_metrics.claims_table(rows, {**columns, paired_metrics.OVERALL: total})).set_index(
+        ["claim", "A", "B"]
+    )
+    order = [c for group in _column_order(frame) for c in group] + [total]
+    return _section(
+        "The paper's claims: paired differences",
+        "A minus B in points of each official score (%), its 95% interval from a paired bootstrap over items "
+        f"({samples} resamples within subsets, the same items for both sides), then the items whose value differs "
+        f"between A and B / the items. Bold: the interval excludes zero. {total}: the mean over the benchmarks the "
+        "results table averages. A subset of one item cannot vary under resampling.",
+        claims[[c for c in order if c in claims]],
+    )
+
+
 def _section(title: str, text: str, table: pd.DataFrame) -> str:
     if table.empty:
         return ""
@@ -258,6 +298,7 @@ def render_markdown(
     table: pd.DataFrame,
     format_check_paths: Sequence[str | Path],
     left_out_paths: Sequence[str | Path] = (),
+    claims: str = "",
 ) -> str:
     benchmarks = frame.drop_duplicates("column").set_index("column")[["benchmark", "metric"]]
     legend = "\n".join(f"- `{c}`: benchmark `{b}`, metric `{m}`" for c, (b, m) in benchmarks.iterrows())
@@ -274,6 +315,7 @@ def render_markdown(
         + "\n\n"
         + table.reset_index().to_markdown(index=False)
         + _paper_sections(table)
+        + claims
         + _section(
             "Items left out",
             "Per benchmark: the items it has and every item its loader or its selection left out, by reason "
@@ -319,20 +361,27 @@ def write_report(
     table_path=None,
     tokens_plot_path=None,
     left_out_paths: Sequence[str | Path] = (),
+    metrics_config: dict | None = None,
 ) -> pd.DataFrame:
     """Write the long CSV (every row and diagnostic), the markdown report, the plots and the summary JSON.
 
     ``left_out_paths`` (the benchmarks' ``<name>.summary.json``) add the "Items left out" table to the markdown; the
-    summary JSON is the results table alone, unchanged by them."""
+    summary JSON is the results table plus ``paired_differences`` (the claims, ``paired_rows``), which
+    ``metrics_config`` (``paired_bootstrap_samples``, ``seed``) sizes and seeds."""
+    metrics_config = metrics_config or {}
     frame = load_metrics(metrics_paths)
     frame.to_csv(csv_path, index=False)
     table = results_table(frame)
-    Path(markdown_path).write_text(render_markdown(frame, table, format_check_paths, left_out_paths))
+    paired = paired_rows(metrics_paths, frame, metrics_config)
+    samples = metrics_config.get("paired_bootstrap_samples", paired_metrics.DEFAULT_SAMPLES)
+    claims = claims_section(frame, table, paired, samples)
+    Path(markdown_path).write_text(render_markdown(frame, table, format_check_paths, left_out_paths, claims))
     plot_scaling(frame, plot_path, x="k")
     if tokens_plot_path is not None:
         plot_scaling(frame, tokens_plot_path, x="tokens_per_item")
     if table_path is not None:
         table.reset_index().to_csv(table_path, index=False)
     if summary_path is not None:
-        Path(summary_path).write_text(json.dumps(summary_metrics(table), indent=2) + "\n")
+        summary = {**summary_metrics(table), "paired_differences": paired}
+        Path(summary_path).write_text(json.dumps(summary, indent=2) + "\n")
     return table

@@ -102,7 +102,8 @@ def scaling_metrics(
     top summed score is tied), ``invalid_rate`` (selected samples without a valid score line), ``no_valid_rate``
     (items with no valid selected sample), ``tokens_per_item`` (tokens generated for the setting: all k samples of
     MetaRM@k, not only the k_meta it keeps) and
-    position bias (accuracy when most selected samples showed the best response first vs last).
+    position bias (accuracy when most selected samples showed the best response first vs last); ``item_values``:
+    each pair / list item's value averaged over draws, in the records' order (the paired bootstrap's input).
     ``k_meta(k)`` is how many of its k samples MetaRM@k keeps (``spct.grm.kept_by_meta_rm``; default k/2).
     """
     if metric not in METRIC_NAMES:
@@ -163,6 +164,7 @@ def _summarise(setting: str, k: int, draws: list[dict], records: Sequence[Record
 
     # Pairs and lists: accuracy and the official score, from per-item correctness averaged over draws.
     per_item = [statistics.fmean(d["correct"][i] for d in draws) for i in range(len(pair_subsets))]
+    out["item_values"] = per_item  # kept for the paired bootstrap of the report (spct.evaluation.paired)
     accuracies = [statistics.fmean(d["correct"]) for d in draws if d["correct"]]
     out["accuracy"], out["accuracy_std"] = _mean_or_none(accuracies), _spread(accuracies)
     out["accuracy_ci_low"], out["accuracy_ci_high"] = bootstrap_interval(per_item, seed_key=(setting, k))
