@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from spct.cli import main
-from spct.evaluation.compare import judgment_agreement, score_differences
+from spct.evaluation.compare import judgment_agreement, run_differences, score_differences
 
 
 def write_run(root, metrics, judgments):
@@ -44,3 +44,24 @@ def test_command_exits_nonzero_when_scores_differ(tmp_path, capsys):
     assert "identical" in capsys.readouterr().out
     assert main(["compare-results", str(tmp_path / "a"), str(tmp_path / "c")]) == 1
     assert "base/greedy: 1.0 vs 2.0" in capsys.readouterr().out
+
+
+def test_two_runs_same_setting_paired_difference(tmp_path, capsys):
+    """Where both runs kept per-item values on the same items, compare-results prints B minus A per setting with
+    its paired interval and the items that decided it."""
+    for name, values in (("a", [1.0, 0.0, 0.0, 1.0]), ("b", [1.0, 1.0, 0.0, 1.0])):
+        write_run(tmp_path / name, {"base": {"greedy": 1.0}}, {})
+        data = {
+            "model": "base",
+            "benchmark": "hp",
+            "metric": "accuracy",
+            "item_ids": ["w", "x", "y", "z"],
+            "item_subsets": ["s"] * 4,
+            "scaling": [{"setting": "greedy", "item_values": values}],
+        }
+        (tmp_path / name / "metrics" / "base").mkdir(parents=True)
+        (tmp_path / name / "metrics" / "base" / "hp.json").write_text(json.dumps(data))
+    [row] = run_differences(tmp_path / "a", tmp_path / "b", samples=500)
+    assert (row["setting"], row["difference"], row["decided"], row["items"]) == ("base/greedy hp", 0.25, 1, 4)
+    assert main(["compare-results", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    assert "+25.0" in capsys.readouterr().out

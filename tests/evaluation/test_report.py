@@ -335,3 +335,43 @@ def test_report_shows_the_items_left_out_and_keeps_the_summary_json(tmp_path, tw
     rows = [line.replace(" ", "") for line in section.splitlines() if line.startswith("|")]
     assert "|rmb|9|Harmlessness-BoN:nolosers|1|" in rows and "|pairs-bench|3|-|0|" in rows
     assert "## Items left out" not in paths["without.md"].read_text()
+
+
+def _with_items(data: dict, values: dict[str, list[float]]) -> dict:
+    """A metrics file with the per-item values the metrics stage keeps (item ids, subsets, each row's values)."""
+    n = len(next(iter(values.values())))
+    data["item_ids"], data["item_subsets"] = [f"i{j}" for j in range(n)], ["s"] * n
+    for row in data["scaling"]:
+        row["item_values"] = values[row["setting"]]
+    return data
+
+
+def test_report_shows_the_claims_table_with_paired_intervals(tmp_path):
+    """spct's Voting@2 beats its Greedy on 4 more of 10 items, and SPCT beats RFT at Greedy: the claims table has
+    those rows, metrics.json the same differences, each equal to the results table's difference of scores."""
+    spct = {"greedy": [1.0] * 3 + [0.0] * 7, "voting@2": [1.0] * 7 + [0.0] * 3}
+    rft = {"greedy": [1.0] * 2 + [0.0] * 8, "voting@2": [1.0] * 5 + [0.0] * 5}
+    files = [
+        _write(tmp_path / f"{model}.json", _with_items(metrics_json(model, "pairs-bench", rows), values))
+        for model, rows, values in (
+            ("spct", [("greedy", 1, 0.3), ("voting@2", 2, 0.7)], spct),
+            ("rft", [("greedy", 1, 0.2), ("voting@2", 2, 0.5)], rft),
+        )
+    ]
+    md, summary = tmp_path / "r.md", tmp_path / "m.json"
+    table = write_report(files, tmp_path / "r.csv", md, tmp_path / "r.png", summary, metrics_config={"seed": 1})
+    section = _section_of(md.read_text(), "The paper's claims: paired differences")
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in section.splitlines() if line.startswith("|")]
+    assert rows[0] == ["claim", "A", "B", "pairs-bench"]
+    assert rows[2][:3] == ["1. Voting@k beats Greedy", "spct/voting@2", "spct/greedy"]
+    assert rows[2][3].startswith("**+40.0 [") and rows[2][3].endswith("4/10**")  # excludes zero: bold
+    paired = json.loads(summary.read_text())["paired_differences"]
+    assert {(r["claim"][:2], r["setting_a"], r["setting_b"]) for r in paired} == {
+        ("1.", "spct/voting@2", "spct/greedy"),
+        ("3.", "spct/greedy", "rft/greedy"),
+        ("3.", "spct/voting@2", "rft/voting@2"),
+    }
+    for row in paired:
+        (a_model, a_setting), (b_model, b_setting) = (s.split("/") for s in (row["setting_a"], row["setting_b"]))
+        expected = table.loc[(a_model, a_setting), "pairs-bench"] - table.loc[(b_model, b_setting), "pairs-bench"]
+        assert row["difference"] == pytest.approx(expected) and row["n_items"] == 10
