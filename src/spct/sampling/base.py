@@ -35,7 +35,8 @@ def check_model_path(model_path: str | Path) -> None:
         return
     if path.exists():
         raise SamplerError(f"model directory {model_path} is not a directory")
-    if not HUB_ID.match(str(model_path)) or str(model_path).startswith((".", "/")):
+    local_parent = path.parent != Path(".") and path.parent.is_dir()  # "results/spct" with results/ here
+    if not HUB_ID.match(str(model_path)) or str(model_path).startswith((".", "/")) or local_parent:
         raise SamplerError(f"model directory {model_path} does not exist")
 
 
