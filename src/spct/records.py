@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import re
+import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -97,37 +98,148 @@ def read_records(path: str | os.PathLike) -> list[Record]:
 
 
 def iter_records(path: str | os.PathLike) -> Iterator[Record]:
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
+    with open(path, "rb") as f:
+        for lineno, line in utf8_lines(f, lambda n: f"{path}:{n}", RecordError):
             if not line.strip():
                 continue
+            data = loads_strict(line, f"{path}:{lineno}", RecordError)
             try:
-                yield Record.from_dict(json.loads(line))
-            except (json.JSONDecodeError, RecordError, TypeError) as e:
+                yield Record.from_dict(data)
+            except (RecordError, TypeError) as e:
                 raise RecordError(f"{path}:{lineno}: {e}") from None
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict[str, Any]]:
     """Rows of a JSONL file (blank lines skipped); a bad line raises ``ValueError`` naming ``path:line``."""
     rows = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
+    with open(path, "rb") as f:
+        for lineno, line in utf8_lines(f, lambda n: f"{path}:{n}"):
             if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise ValueError(f"{path}:{lineno}: invalid JSON: {e.msg}") from None
+                rows.append(loads_strict(line, f"{path}:{lineno}"))
     return rows
+
+
+class JSONContentError(ValueError):
+    """Text that is not the JSON we accept: a syntax error, a duplicate key, a lone surrogate, bytes that are not
+    UTF-8. The message starts with where it is (file and line)."""
+
+
+def utf8_lines(
+    lines: Iterable[bytes], where: Callable[[int], str], error: type[ValueError] = JSONContentError
+) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` of binary lines, decoded as strict UTF-8 one line at a time, so a bad byte is reported
+    on its own line (a text-mode file reports a buffer offset, with no line); ``where(n)`` names line n."""
+    for lineno, raw in enumerate(lines, start=1):
+        try:
+            yield lineno, raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            byte = f"byte 0x{raw[e.start]:02x} at column {e.start + 1}"
+            raise error(f"{where(lineno)}: not UTF-8 text ({byte})") from None
+
+
+def decode_utf8(data: bytes, where: str, error: type[ValueError] = JSONContentError) -> str:
+    """A whole file's bytes as strict UTF-8; a bad byte raises ``error`` naming ``where`` and its line."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise error(f"{where}, line {line}: not UTF-8 text (byte 0x{data[e.start]:02x})") from None
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key, self.pos = key, None
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:  # plain json keeps the last value silently
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def loads_strict(text: str, where: str, error: type[ValueError] = JSONContentError) -> Any:
+    """``json.loads`` that also refuses a key repeated in one object (json keeps the last silently) and a lone UTF-16
+    surrogate (``"\\ud800"``: valid JSON, but no Unicode text, so it fails later when written as UTF-8). Errors are
+    ``error`` naming ``where``; for a multi-line text also the line (``<where>, line N``)."""
+    multiline = "\n" in text.strip()
+    at = (lambda pos: f"{where}, line {text.count(chr(10), 0, pos) + 1}") if multiline else (lambda pos: where)
+    try:
+        value = json.loads(text, object_pairs_hook=_unique_pairs)
+    except json.JSONDecodeError as e:
+        raise error(f"{at(e.pos)}: invalid JSON: {e.msg} (column {e.colno})") from None
+    except _DuplicateKey as e:
+        pos = _duplicate_key_position(text) if multiline else 0
+        raise error(f"{at(pos)}: duplicate key {e.key!r} in one object (which value is meant?)") from None
+    if "\\u" in text and _has_surrogate(value):
+        raise error(f"{at(_lone_surrogate_position(text))}: a lone surrogate escape (\\ud800-\\udfff) is not text")
+    return value
+
+
+def _lone_surrogate_position(text: str) -> int:
+    """Where the first surrogate escape that is not half of a high-low pair starts (0 if not found)."""
+    matches = list(_SURROGATE_ESCAPE.finditer(text))
+    i = 0
+    while i < len(matches):
+        high = matches[i].group()[3].lower() in "89ab"
+        pair = high and i + 1 < len(matches) and matches[i + 1].start() == matches[i].end()
+        if pair and matches[i + 1].group()[3].lower() in "cdef":
+            i += 2
+            continue
+        return matches[i].start()
+    return 0
+
+
+def _has_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_surrogate(v) for v in value)
+    return False
+
+
+def _duplicate_key_position(text: str) -> int:
+    """Where the object holding a repeated key starts, found by the pure-Python scanner (which, unlike the C one,
+    lets us wrap the object parser); only run on the error path."""
+    import json.decoder
+    import json.scanner
+
+    def parse_object(s_and_end, *args):
+        try:
+            return json.decoder.JSONObject(s_and_end, *args)
+        except _DuplicateKey as e:
+            e.pos = s_and_end[1] - 1 if e.pos is None else e.pos  # the innermost object sets it
+            raise
+
+    decoder = json.JSONDecoder(object_pairs_hook=_unique_pairs)
+    decoder.parse_object = parse_object
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)
+    try:
+        decoder.decode(text)
+    except _DuplicateKey as e:
+        return e.pos or 0
+    return 0
 
 
 def _write_atomic(path: str | os.PathLike, write: Callable[[Any], None]) -> None:
     """Call ``write(file)`` on a temporary file in the same folder, then rename it into place.
 
-    A killed process leaves either the old file or the complete new one, never half a file.
+    A killed process leaves either the old file or the complete new one, never half a file. The temporary file is
+    created with mode 0666 less the umask, like any ``open(path, "w")`` (``tempfile.mkstemp`` would give 0600, and
+    the rename keeps that mode).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _create_temporary(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             write(f)
@@ -137,6 +249,17 @@ def _write_atomic(path: str | os.PathLike, write: Callable[[Any], None]) -> None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _create_temporary(path: Path) -> tuple[int, Path]:
+    """A new, exclusively created file next to ``path`` (the kernel applies the umask to mode 0666)."""
+    for _ in range(100):
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{path.parent}: no free temporary file name for {path.name}")
 
 
 def write_jsonl_atomic(path: str | os.PathLike, rows: Iterable[dict[str, Any]]) -> None:

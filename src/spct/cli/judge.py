@@ -7,25 +7,48 @@ bias); their scores are mapped back to the input order and summed over the valid
 RM, every sample is rated and only the k_meta best vote (MetaRM@k). There is no ground truth here: a ``Query``
 has no best response or label, so nothing is scored for correctness.
 
-Samples go to a cache file chunk by chunk (the rows of ``spct.sampling.judgments``, keyed by (query id, sample
-index)), so a killed run resumes and a rerun with a larger k only samples what is missing.
+Finished samples are appended to a cache file every ``--cache-every`` samples (the rows of
+``spct.sampling.judgments``, keyed by (query id, sample index); default the workflow's ``judge.cache_every``), so a
+killed run resumes and a rerun with a larger k only samples what is missing. Every flag and file is checked before
+a model is loaded (``check_paths``), so a mistake never costs the sampling.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from spct.judging import Query
+from spct.records import loads_strict, utf8_lines
 from spct.sampling.judgments import JudgeSettings
 
 QUERY_KEYS = ("id", "prompt", "responses", "reference")
+# The workflow's judge.cache_every (config.yaml; a test keeps the two equal): samples appended to the cache at once.
+DEFAULT_CACHE_EVERY = 512
 
 
 class QueryError(ValueError):
     """A malformed input line; the message names the file, line and key."""
+
+
+def check_paths(input_path: str, output_path: str) -> None:
+    """Refuse, before any sampling, an ``--input`` that is not a readable file and an ``--output`` that would
+    overwrite it or cannot be written (a folder, or a path under a file)."""
+    inp, out = Path(input_path), Path(output_path)
+    if inp.is_dir():
+        raise QueryError(f"--input {inp} is a directory, expected a JSONL file of queries")
+    if not inp.exists():
+        raise QueryError(f"--input {inp}: no such file")
+    if out.is_dir():
+        raise QueryError(f"--output {out} is a directory; give a file name (e.g. {out / 'scores.jsonl'})")
+    if (out.exists() and os.path.samefile(inp, out)) or out.resolve() == inp.resolve():  # links, ../ paths
+        raise QueryError(f"--output {out} is the --input file; writing the scores would overwrite the queries")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise QueryError(f"--output {out}: {parent} is a file, not a folder")
+            break
 
 
 def read_queries(path: str | os.PathLike) -> list[Query]:
@@ -35,15 +58,12 @@ def read_queries(path: str | os.PathLike) -> list[Query]:
     """
     queries: list[Query] = []
     seen: dict[str, int] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
+    with open(path, "rb") as f:
+        for lineno, line in utf8_lines(f, lambda n: f"{path}:{n}", QueryError):
             if not line.strip():
                 continue
             where = f"{path}:{lineno}"
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise QueryError(f"{where}: invalid JSON: {e.msg}") from None
+            data = loads_strict(line, where, QueryError)  # also refuses a repeated key and a lone surrogate
             query = _parse_query(data, where, lineno)
             if query.id in seen:
                 raise QueryError(f"{where}: key 'id': {query.id!r} already used on line {seen[query.id]}")
@@ -93,3 +113,20 @@ def cache_path_for(out_path: str | os.PathLike, settings: JudgeSettings, model: 
     ``spct.sampling.judgments``), so changed settings or a retrained model never reuse stale samples."""
     out = Path(out_path)
     return out.with_name(f"{out.stem}.cache-{settings.fingerprint(model)}.jsonl")
+
+
+def model_options(args) -> dict:
+    """``load_sampler``'s options from ``--backend``/``--batch-size``/``--max-model-len``, after checking ``--model``
+    and ``--backend`` (``spct judge``, ``spct serve``); a problem names its flag."""
+    from spct.sampling.base import SamplerError, check_model_path, sampler_options
+
+    try:
+        check_model_path(args.model)
+    except SamplerError as e:
+        raise SamplerError(f"--model: {e}") from None
+    try:
+        return sampler_options(
+            {"backend": args.backend, "batch_size": args.batch_size, "max_model_len": args.max_model_len}
+        )
+    except SamplerError as e:
+        raise SamplerError(f"--backend {args.backend}: {e}") from None

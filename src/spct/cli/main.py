@@ -46,21 +46,25 @@ def _prepare_data(args) -> int:
 
 def _judge(args) -> int:
     """Score the responses to each query with k sampled judgments (Voting@k, or MetaRM@k with --meta-rm)."""
-    from spct.cli.judge import cache_path_for, read_queries
+    from spct.cli.judge import cache_path_for, check_paths, model_options, read_queries
     from spct.judging import judge_queries
     from spct.records import write_jsonl_atomic
     from spct.sampling import load_sampler
-    from spct.sampling.base import sampler_options
+    from spct.sampling.base import SamplerError
     from spct.sampling.judgments import JudgeSettings
 
     low, high = args.score_range
     if args.k < 1 or args.temperature < 0 or args.max_new_tokens < 1 or low >= high:
         raise ValueError("need --k >= 1, --temperature >= 0, --max-new-tokens >= 1 and --score-range LOW < HIGH")
+    if args.cache_every < 1:
+        raise ValueError(f"--cache-every must be >= 1, got {args.cache_every}")
     if args.k_meta is not None and (args.meta_rm is None or not 1 <= args.k_meta <= args.k):
         raise ValueError(f"--k-meta needs --meta-rm and must be in 1..--k ({args.k}), got {args.k_meta}")
     if args.meta_rm is not None and not Path(args.meta_rm).is_dir():
         raise FileNotFoundError(f"--meta-rm {args.meta_rm}: no such directory")
+    check_paths(args.input, args.output)
     queries = read_queries(args.input)  # before loading any model: a bad line fails at once
+    options = model_options(args)  # the model folder and the backend, still before loading anything
     settings = JudgeSettings(
         prompt_variant=args.prompt_variant,
         temperature=args.temperature,
@@ -72,12 +76,10 @@ def _judge(args) -> int:
         seed=args.seed,
     )
     cache = cache_path_for(args.output, settings, args.model)
-    sampler = load_sampler(
-        args.model,
-        **sampler_options(
-            {"backend": args.backend, "batch_size": args.batch_size, "max_model_len": args.max_model_len}
-        ),
-    )
+    try:
+        sampler = load_sampler(args.model, **options)
+    except SamplerError as e:  # e.g. a vLLM engine that cannot start here
+        raise SamplerError(f"--backend {args.backend}: {e}") from e
     rows = judge_queries(
         queries,
         sampler,
@@ -87,6 +89,7 @@ def _judge(args) -> int:
         meta_rm=args.meta_rm,
         k_meta=args.k_meta,
         meta_batch_size=args.batch_size,
+        chunk_size=args.cache_every,
     )
     write_jsonl_atomic(args.output, rows)
     print(f"{len(rows)} queries judged -> {args.output} (samples cached in {cache})")
@@ -150,6 +153,8 @@ def _add_stage_parsers(sub) -> None:
 
 
 def _add_judge_parser(sub) -> None:
+    from spct.cli.judge import DEFAULT_CACHE_EVERY
+
     p = sub.add_parser(
         "judge",
         help="score the responses to your own queries with a GRM (Voting@k, MetaRM@k; resumable)",
@@ -176,6 +181,13 @@ def _add_judge_parser(sub) -> None:
         type=int,
         default=None,
         help="context length (default: the model's); longer prompts: too_long",
+    )
+    p.add_argument(
+        "--cache-every",
+        type=int,
+        default=DEFAULT_CACHE_EVERY,
+        help="append finished samples to the cache every N samples (an item's samples stay together; default "
+        f"{DEFAULT_CACHE_EVERY}, the workflow's judge.cache_every); a kill loses at most the unsaved ones",
     )
     p.set_defaults(func=_judge)
 
@@ -240,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as e:
+    except (ValueError, FileNotFoundError) as e:  # our own errors (QueryError, SamplerError, ...) are ValueErrors
         print(f"spct {args.command}: error: {e}", file=sys.stderr)
         return 2
 

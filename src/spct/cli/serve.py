@@ -47,17 +47,17 @@ def check_args(args) -> None:
 
 def build_server(args):
     """Load the models and build (app, batcher); the batcher is started."""
+    from spct.cli.judge import model_options
     from spct.sampling import load_sampler
-    from spct.sampling.base import resolve_backend, sampler_options
     from spct.serving.app import ServeOptions, create_app
     from spct.serving.batcher import Batcher, CountingSampler, Engine
 
     check_args(args)
     settings = settings_from_args(args)
-    options = sampler_options(
-        {"backend": args.backend, "batch_size": args.batch_size, "max_model_len": args.max_model_len}
-    )
-    backend = resolve_backend(args.backend)
+    # The model folder and backend are checked here, on the main thread: the engine loads on the batcher's thread,
+    # where a mistyped path would surface only when the first request fails.
+    options = model_options(args)
+    backend = options["backend"]
 
     def load_engine() -> Engine:  # runs on the batcher's worker thread, which makes every engine call
         sampler = CountingSampler(load_sampler(args.model, **options))

@@ -33,17 +33,17 @@ LLMBAR_PROCESSED_SUBSETS = {  # folder under Dataset/Processed -> subset name
 }
 
 
-def convert_llmbar_file(path: Path, subset: str, source: str) -> list[Record]:
+def convert_llmbar_file(path: Path, subset: str, source: str, skipped: Skipped = None) -> list[Record]:
     """One LLMBar-format file ``[{input, output_1, output_2, label}]``: label 1 or 2 becomes best 0 or 1.
 
     The raw order is kept: the raw labels already vary, so position carries no signal.
     """
     records = []
-    for i, row in enumerate(read_json_array(path)):
+    for row in read_json_array(path, skipped):
         label = row.get("label", int, allowed=(1, 2))
         records.append(
             row.record(
-                **subset_fields(f"{subset}/{i}", source, subset),
+                **subset_fields(f"{subset}/{row.index}", source, subset),
                 prompt=row.get("input"),
                 responses=[row.get("output_1"), row.get("output_2")],
                 best=label - 1,
@@ -52,24 +52,25 @@ def convert_llmbar_file(path: Path, subset: str, source: str) -> list[Record]:
     return records
 
 
-def convert_llmbar(llmbar_dir: Path) -> list[Record]:
+def convert_llmbar(llmbar_dir: Path, skipped: Skipped = None) -> list[Record]:
     """LLMBar Natural and the four Adversarial sets (the RewardBench ``llmbar-*`` subsets)."""
     base = llmbar_dir / "Dataset" / "LLMBar"
-    return [r for folder, subset in LLMBAR_SUBSETS.items() for r in _llmbar_at(base / folder, subset, "llmbar")]
+    folders = LLMBAR_SUBSETS.items()
+    return [r for folder, subset in folders for r in _llmbar_at(base / folder, subset, "llmbar", skipped)]
 
 
-def convert_llmbar_processed(llmbar_dir: Path) -> list[Record]:
+def convert_llmbar_processed(llmbar_dir: Path, skipped: Skipped = None) -> list[Record]:
     """LLMBar's processed MT-Bench (human majority labels), LLMEval^2 and FairEval."""
     base = llmbar_dir / "Dataset" / "Processed"
     return [
         r
         for folder, subset in LLMBAR_PROCESSED_SUBSETS.items()
-        for r in _llmbar_at(base / folder, subset, "llmbar-processed")
+        for r in _llmbar_at(base / folder, subset, "llmbar-processed", skipped)
     ]
 
 
-def _llmbar_at(folder: Path, subset: str, source: str) -> list[Record]:
-    return convert_llmbar_file(folder / "dataset.json", subset, source)
+def _llmbar_at(folder: Path, subset: str, source: str, skipped: Skipped) -> list[Record]:
+    return convert_llmbar_file(folder / "dataset.json", subset, source, skipped)
 
 
 # --- HumanEvalPack (bigcode-project/octopack) -----------------------------------------------------------------
@@ -77,12 +78,15 @@ def _llmbar_at(folder: Path, subset: str, source: str) -> list[Record]:
 HEP_LANGUAGES = ("cpp", "go", "java", "js", "python", "rust")
 
 
-def convert_humanevalpack(hep_dir: Path, languages: tuple[str, ...] = HEP_LANGUAGES) -> list[Record]:
+def convert_humanevalpack(
+    hep_dir: Path, languages: tuple[str, ...] = HEP_LANGUAGES, skipped: Skipped = None
+) -> list[Record]:
     """The six ``hep-<language>`` subsets, from ``<hep_dir>/<language>/humanevalpack.jsonl``."""
-    return [r for lang in languages for r in convert_humanevalpack_file(hep_dir / lang / "humanevalpack.jsonl", lang)]
+    files = [(hep_dir / lang / "humanevalpack.jsonl", lang) for lang in languages]
+    return [r for path, lang in files for r in convert_humanevalpack_file(path, lang, skipped)]
 
 
-def convert_humanevalpack_file(path: Path, language: str) -> list[Record]:
+def convert_humanevalpack_file(path: Path, language: str, skipped: Skipped = None) -> list[Record]:
     """``instruction`` as prompt; the function with ``canonical_solution`` (chosen) vs ``buggy_solution``.
 
     As in RewardBench's hep-* subsets a response is the code of the whole function: ``declaration`` (imports
@@ -91,7 +95,7 @@ def convert_humanevalpack_file(path: Path, language: str) -> list[Record]:
     """
     subset = f"hep-{language}"
     records = []
-    for row in read_jsonl(path):
+    for row in read_jsonl(path, skipped=skipped):
         task_id = row.get("task_id")
         record_id = f"{subset}/{task_id.rsplit('/', 1)[-1]}"
         head = (row.get("import", optional=True) or "") + row.get("declaration")
@@ -122,10 +126,10 @@ def convert_xstest(xstest_dir: Path, models: tuple[str, ...] = XSTEST_MODELS, sk
     without both kinds are skipped. The record's prompt is the text the models answered (for one prompt it
     differs from xstest_prompts.csv).
     """
-    prompts = {row.get("id"): row for row in read_csv(xstest_dir / "xstest_prompts.csv")}
+    prompts = {row.get("id"): row for row in read_csv(xstest_dir / "xstest_prompts.csv", skipped)}
     by_prompt: dict[str, dict[str, tuple[str, RawRow]]] = defaultdict(dict)  # id -> final label -> first (model, row)
     for model in models:
-        for row in read_csv(xstest_dir / "model_completions" / f"xstest_v2_completions_{model}.csv"):
+        for row in read_csv(xstest_dir / "model_completions" / f"xstest_v2_completions_{model}.csv", skipped):
             prompt_id = row.get("id").removeprefix("v2-")
             if prompt_id not in prompts:
                 row.fail(f"no prompt with id {prompt_id!r} in xstest_prompts.csv", "id")
@@ -202,7 +206,8 @@ def convert_hh_rlhf(path: Path, subset: str = "hh-rlhf-harmless", skipped: Skipp
     turns are identical, or where one final turn is empty are skipped and counted.
     """
     records = []
-    for i, row in enumerate(read_jsonl(path)):
+    for row in read_jsonl(path, skipped=skipped):
+        i = row.index
         chosen, rejected = parse_hh_transcript(row, "chosen"), parse_hh_transcript(row, "rejected")
         if chosen[:-1] != rejected[:-1]:
             count_skip(skipped, subset, "contexts differ")
@@ -242,7 +247,8 @@ def convert_pandalm(path: Path, skipped: Skipped = None) -> list[Record]:
     """``[{instruction, input, response1, response2, annotator1..3}]``: majority vote; ties and no-majority dropped."""
     subset = "pandalm"
     records = []
-    for i, row in enumerate(read_json_array(path)):
+    for row in read_json_array(path, skipped):
+        i = row.index
         votes = [PANDALM_VOTES[row.get(f"annotator{k}", (int, str), allowed=PANDALM_VOTES)] for k in (1, 2, 3)]
         majority = pandalm_majority(votes)
         if majority is None:
@@ -274,14 +280,15 @@ def _pandalm_response(row: RawRow, key: str) -> str:
 # --- EvalBiasBench (ncsoft/offsetbias) ------------------------------------------------------------------------
 
 
-def convert_evalbiasbench(path: Path) -> list[Record]:
+def convert_evalbiasbench(path: Path, skipped: Skipped = None) -> list[Record]:
     """``{bias type: [{bias, instruction, response1, response2, label}]}``; subset ``evalbiasbench-<bias>``.
 
     The raw label is always 1 (the good response first), so the pair order is decided by ``ordered_pair``.
     """
     records = []
-    for group, rows in read_json_groups(path).items():
-        for i, row in enumerate(rows):
+    for group, rows in read_json_groups(path, skipped).items():
+        for row in rows:
+            i = row.index
             bias = row.get("bias", optional=True) or group
             subset = "evalbiasbench-" + re.sub(r"[^a-z0-9]+", "-", bias.lower()).strip("-")
             label = row.get("label", int, allowed=(1, 2))

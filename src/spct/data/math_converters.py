@@ -8,25 +8,25 @@ import re
 from pathlib import Path
 
 from spct.data.build import subset_fields
-from spct.data.raw import RawRow, read_jsonl
+from spct.data.raw import RawRow, Skipped, read_jsonl
 from spct.records import Record
 
 # --- MATH-500 and GSM8K: single reference solutions ----------------------------------------------------------
 
 
-def convert_math500(path: Path) -> list[Record]:
+def convert_math500(path: Path, skipped: Skipped = None) -> list[Record]:
     """``{problem, solution, answer, subject, level}``: the reference solution as a correct response."""
     subset = "math500"
     return [
         row.record(
-            **subset_fields(f"{subset}/{i}", "math500", subset),
+            **subset_fields(f"{subset}/{row.index}", "math500", subset),
             prompt=row.get("problem"),
             responses=[row.get("solution")],
             label=1,
             reference=row.get("answer"),
             meta={"subject": row.get("subject", optional=True), "level": row.get("level", int, optional=True)},
         )
-        for i, row in enumerate(read_jsonl(path))
+        for row in read_jsonl(path, skipped=skipped)
     ]
 
 
@@ -47,11 +47,12 @@ def gsm8k_solution(row: RawRow) -> tuple[str, str]:
     return f"{_CALC.sub('', body).strip()}\nThe answer is {final}.", final
 
 
-def convert_gsm8k(path: Path, limit: int | None = 300) -> list[Record]:
+def convert_gsm8k(path: Path, limit: int | None = 300, skipped: Skipped = None) -> list[Record]:
     """``{question, answer, idx}`` (Qwen2.5-Math eval copy): the reference solution as a correct response."""
     subset = "gsm8k"
     records = []
-    for i, row in enumerate(read_jsonl(path, limit=limit)):
+    for row in read_jsonl(path, limit=limit, skipped=skipped):
+        i = row.index
         solution, final = gsm8k_solution(row)
         idx = row.get("idx", int, optional=True)
         records.append(
@@ -69,7 +70,7 @@ def convert_gsm8k(path: Path, limit: int | None = 300) -> list[Record]:
 # --- math_cot_100 (QwenLM/Qwen2.5-Math): sampled answers with correctness labels ------------------------------
 
 
-def convert_math_cot(path: Path) -> list[Record]:
+def convert_math_cot(path: Path, skipped: Skipped = None) -> list[Record]:
     """``{idx, question, gt, pred[n], score[n], response[n]}`` -> best-of-n lists and single-response records.
 
     A problem with mixed correctness gives (a) one ``math-cot-bon`` list of its first correct response plus all
@@ -77,7 +78,7 @@ def convert_math_cot(path: Path) -> list[Record]:
     per response (label = score). An all-correct or all-wrong problem gives one single record (response 0).
     """
     records = []
-    for row in read_jsonl(path):
+    for row in read_jsonl(path, skipped=skipped):
         idx = row.get("idx", (int, str))
         question, gt = row.get("question"), row.get("gt")
         responses = row.get_list("response", str)

@@ -23,19 +23,19 @@ from spct.records import SPLITS, Record, RecordError, write_json_atomic, write_r
 
 # (name, converter over the raw data folder); the raw paths are those of data/raw (see data/README.md).
 CONVERTERS: tuple[tuple[str, Callable[[Path, Skipped], list[Record]]], ...] = (
-    ("llmbar", lambda raw, skipped: convert_llmbar(raw / "llmbar")),
-    ("llmbar-processed", lambda raw, skipped: convert_llmbar_processed(raw / "llmbar")),
-    ("humanevalpack", lambda raw, skipped: convert_humanevalpack(raw / "humanevalpack")),
+    ("llmbar", lambda raw, skipped: convert_llmbar(raw / "llmbar", skipped)),
+    ("llmbar-processed", lambda raw, skipped: convert_llmbar_processed(raw / "llmbar", skipped)),
+    ("humanevalpack", lambda raw, skipped: convert_humanevalpack(raw / "humanevalpack", skipped=skipped)),
     ("xstest", lambda raw, skipped: convert_xstest(raw / "xstest", skipped=skipped)),
     (
         "hh-rlhf",
         lambda raw, skipped: convert_hh_rlhf(raw / "hh_rlhf" / "harmless-base" / "test.jsonl.gz", skipped=skipped),
     ),
     ("pandalm", lambda raw, skipped: convert_pandalm(raw / "pandalm" / "testset-v1.json", skipped=skipped)),
-    ("evalbiasbench", lambda raw, skipped: convert_evalbiasbench(raw / "evalbiasbench" / "biasbench.json")),
-    ("math500", lambda raw, skipped: convert_math500(raw / "math500" / "test.jsonl")),
-    ("gsm8k", lambda raw, skipped: convert_gsm8k(raw / "qwen25_math_eval" / "gsm8k.jsonl")),
-    ("math-cot", lambda raw, skipped: convert_math_cot(raw / "qwen25_math_eval" / "math_cot_100.jsonl")),
+    ("evalbiasbench", lambda raw, skipped: convert_evalbiasbench(raw / "evalbiasbench" / "biasbench.json", skipped)),
+    ("math500", lambda raw, skipped: convert_math500(raw / "math500" / "test.jsonl", skipped)),
+    ("gsm8k", lambda raw, skipped: convert_gsm8k(raw / "qwen25_math_eval" / "gsm8k.jsonl", skipped=skipped)),
+    ("math-cot", lambda raw, skipped: convert_math_cot(raw / "qwen25_math_eval" / "math_cot_100.jsonl", skipped)),
 )
 
 

