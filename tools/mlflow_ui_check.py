@@ -82,7 +82,8 @@ def start_server(tracking_uri: str, port: int, workdir: Path) -> subprocess.Pope
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise CheckError(f"mlflow server exited ({server.returncode}): {(workdir / 'server.log').read_text()[-2000:]}")
+            log_tail = (workdir / "server.log").read_text()[-2000:]
+            raise CheckError(f"mlflow server exited ({server.returncode}): {log_tail}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
                 return server
@@ -113,7 +114,8 @@ def check(args: argparse.Namespace) -> int:
         workdir = Path(tmp)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        url = f"{base}/#/experiments/{experiment.experiment_id}" if args.plain_link else runs_url(base, experiment.experiment_id)
+        experiment_id = experiment.experiment_id
+        url = f"{base}/#/experiments/{experiment_id}" if args.plain_link else runs_url(base, experiment_id)
         server = start_server(args.tracking_uri, port, workdir)
         try:
             dom = chromium(binary, url, workdir, ["--dump-dom"], args.budget_ms)
@@ -125,8 +127,10 @@ def check(args: argparse.Namespace) -> int:
             server.wait(timeout=30)
     missing = [name for name in names if name not in dom]
     view = "runs table" if not missing else "GenAI traces overview" if ">Overview<" in dom else "another page"
-    print(f"{url.replace(base, 'http://<ui>')}: {view} (experiment {experiment.name!r}, kind tag "
-          f"{experiment.tags.get('mlflow.experimentKind', '<unset>')!r})")
+    print(
+        f"{url.replace(base, 'http://<ui>')}: {view} (experiment {experiment.name!r}, kind tag "
+        f"{experiment.tags.get('mlflow.experimentKind', '<unset>')!r})"
+    )
     if missing:
         print(f"FAIL: run names not in the page: {', '.join(missing)}")
         return 1

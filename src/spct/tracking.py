@@ -35,7 +35,7 @@ from typing import Any
 PARENTS_ENV = "SPCT_MLFLOW_PARENTS"  # JSON {target: parent run id} of the running pipeline invocation
 RUN_TAGS_ENV = "SPCT_MLFLOW_TAGS"  # JSON tags of the invocation (config hash, raw data checksum) for every run
 PIPELINE_KIND = "pipeline"
-# MLflow's experiment kind tag and its "Machine learning" value (mlflow/server/js: ExperimentKind.CUSTOM_MODEL_DEVELOPMENT)
+# MLflow's experiment kind tag and its "Machine learning" value (the UI's ExperimentKind.CUSTOM_MODEL_DEVELOPMENT)
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
 # the UI's GenAI / Model training switch, as a URL parameter (mlflow/server/js: WorkflowTypeContext)
