@@ -12,6 +12,12 @@ tag rather than ``start_run(parent_run_id=...)``, which can hang across processe
 
 The sqlite store must exist before jobs run in parallel (its first migration is not safe under concurrent writers),
 so the Snakefile's ``onstart`` calls ``init_store`` once.
+
+What ``mlflow ui`` shows first: MLflow 3 opens an experiment on its GenAI traces "Overview" unless told otherwise.
+The experiment carries MLflow's own kind tag (``mlflow.experimentKind = custom_model_development``, "Machine
+learning"), which the UI reads where its workflow switch is off; in MLflow 3.17 the switch is on, and the view comes
+from the browser-wide "GenAI / Model training" toggle (the ``workflowType`` URL parameter, else the browser's
+remembered choice, else GenAI), so ``runs_url`` is the link that opens the runs table in any browser.
 """
 
 from __future__ import annotations
@@ -29,15 +35,37 @@ from typing import Any
 PARENTS_ENV = "SPCT_MLFLOW_PARENTS"  # JSON {target: parent run id} of the running pipeline invocation
 RUN_TAGS_ENV = "SPCT_MLFLOW_TAGS"  # JSON tags of the invocation (config hash, raw data checksum) for every run
 PIPELINE_KIND = "pipeline"
+# MLflow's experiment kind tag and its "Machine learning" value (the UI's ExperimentKind.CUSTOM_MODEL_DEVELOPMENT)
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+# the UI's GenAI / Model training switch, as a URL parameter (mlflow/server/js: WorkflowTypeContext)
+RUNS_VIEW_QUERY = "workflowType=machine_learning"
 
 
 def init_store(tracking_uri: str, experiment: str, **_: Any) -> str:
-    """Create the store and the experiment if needed; returns the experiment id."""
-    import mlflow
+    """Create the store and the experiment if needed, marked as a model-training experiment (``mark_experiment_kind``);
+    returns the experiment id."""
+    from mlflow import MlflowClient
 
-    mlflow.set_tracking_uri(tracking_uri)
-    found = mlflow.get_experiment_by_name(experiment)
-    return found.experiment_id if found is not None else mlflow.create_experiment(experiment)
+    client = MlflowClient(tracking_uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return client.create_experiment(experiment, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
+    mark_experiment_kind(client, found)
+    return found.experiment_id
+
+
+def mark_experiment_kind(client: Any, experiment: Any) -> None:
+    """Tag an existing experiment (e.g. one made by an older spct) as model training, so the UI opens it on its runs;
+    a kind that is already set, by the user or by MLflow, is kept."""
+    if EXPERIMENT_KIND_TAG not in experiment.tags:
+        client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+
+
+def runs_url(ui_url: str, experiment_id: str) -> str:
+    """The ``mlflow ui`` link that opens the experiment's runs table (the plain experiment link opens MLflow 3.17's
+    GenAI traces overview in a browser that has not chosen "Model training" before)."""
+    return f"{ui_url.rstrip('/')}/#/experiments/{experiment_id}/runs?{RUNS_VIEW_QUERY}"
 
 
 def config_hash(config: Mapping[str, Any]) -> str:
@@ -230,7 +258,7 @@ def tracked_run(
         yield _NoRun()  # the other ranks of a multi-GPU job: one run per job, opened by rank 0
         return
     mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_experiment(experiment)
+    mlflow.set_experiment(experiment_id=init_store(tracking_uri, experiment))  # a stage run by hand tags it too
     invocation_tags = json.loads(os.environ.get(RUN_TAGS_ENV) or "{}")
     all_tags = {"git_commit": git_commit(), **invocation_tags, **data_tags(inputs or {}), **tags}
     parent = parent_run_id(tags.get("ablation"))
