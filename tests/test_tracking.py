@@ -98,3 +98,10 @@ def test_browser_opens_the_runs_table(tmp_path, monkeypatch):
     done = ui_check(uri, "--plain-link")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "FAIL: run names not in the page: main [" in done.stdout
+
+
+def test_pipeline_start_prints_the_runs_link(tmp_path, monkeypatch, capsys):
+    tiny_pipeline_store(tmp_path, monkeypatch)
+    printed = capsys.readouterr().out
+    assert "mlflow ui --backend-store-uri sqlite:///" in printed
+    assert "/runs?workflowType=machine_learning" in printed

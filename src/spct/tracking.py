@@ -117,6 +117,9 @@ def start_pipeline_runs(
         parents[target] = run.info.run_id
     os.environ[PARENTS_ENV] = json.dumps(parents)
     os.environ[RUN_TAGS_ENV] = json.dumps(dict(tags))
+    # The plain experiment link opens MLflow's GenAI traces overview (see runs_url), so say which link shows the runs.
+    ui = runs_url("http://127.0.0.1:5000", experiment_id)
+    print(f"MLflow: compare the runs with `mlflow ui --backend-store-uri {tracking_uri}`, then open {ui}", flush=True)
     return parents
 
 
