@@ -37,6 +37,7 @@ include: "workflow/rules/policy_rl.smk"
 
 
 onstart:
+    check_run_inputs()
     init_tracking()
 
 

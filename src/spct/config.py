@@ -173,13 +173,15 @@ def _input_paths(config: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         yield f"ablation_overrides.{ablation}.rft.general_data", sections.get("rft", {}).get("general_data")
 
 
-def input_path_errors(config: Mapping[str, Any], root: str | Path = ".") -> list[str]:
-    """Input paths that do not exist, read as a job reads them: relative to the workflow's working directory
-    ``root``. A job would find out only when it runs (prepare_data first, rft hours into a run)."""
+def input_path_errors(
+    config: Mapping[str, Any], root: str | Path = ".", keys: Sequence[str] | None = None
+) -> list[str]:
+    """Input paths that do not exist (of ``keys`` only, if given), read as a job reads them: relative to the
+    workflow's working directory ``root``. A job would find out only when it runs (rft: hours into a run)."""
     return [
         f"{key}: {path!r} does not exist (relative paths are read from {Path(root).resolve()})"
         for key, path in _input_paths(config)
-        if path is not None and not (Path(root) / path).exists()
+        if path is not None and (keys is None or key in keys) and not (Path(root) / path).exists()
     ]
 
 
@@ -253,10 +255,19 @@ def check_workflow_config(
 ) -> None:
     """The Snakefile's check before any job is planned: each file it was given read again strictly (Snakemake's
     reader keeps the last of two equal keys), then the effective config (files and ``--config`` overrides) as
-    `spct check-config` checks one file, input paths included (relative to the working directory)."""
+    `spct check-config` checks one file. data.raw_dir must exist here already (Snakemake cannot plan without it:
+    it is an input of prepare_data); the other input paths are checked when a run starts (``check_input_paths``)."""
     for path in configfiles:
         read_config_file(path)
-    validate_config(config, source=config_sources(configfiles, overrides), paths_from=".")
+    source = config_sources(configfiles, overrides)
+    validate_config(config, source=source)
+    _raise_problems([f"{source}: {problem}" for problem in input_path_errors(config, keys=["data.raw_dir"])])
+
+
+def check_input_paths(config: Mapping[str, Any], source: str = "config", root: str | Path = ".") -> None:
+    """Every input path exists, relative to the run's working directory ``root``; the Snakefile checks this when a
+    run starts (onstart, before any job), not in a dry run, which may plan a run on a machine without its data."""
+    _raise_problems([f"{source}: {problem}" for problem in input_path_errors(config, root)])
 
 
 def _write_text_atomic(path: Path, text: str) -> None:

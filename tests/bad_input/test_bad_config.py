@@ -160,3 +160,32 @@ def test_bad_config_override_stops_the_workflow_naming_the_key(tmp_path):
     line = _one_line_error(result)
     assert "mine.yaml + --config judge=" in line and "judge.k_max': '4' is not of type 'integer'" in line
     assert not (tmp_path / "results").exists()  # nothing stored for a config that failed
+
+
+@pytest.mark.slow
+def test_missing_raw_dir_stops_the_workflow_naming_the_key(tmp_path):
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(_config(**{"data.raw_dir": "raw"})))
+    line = _one_line_error(_snakemake(tmp_path, "all"))
+    assert line == (
+        f"spct: error: invalid configuration: config.yaml: data.raw_dir: 'raw' does not exist "
+        f"(relative paths are read from {tmp_path.resolve()})"
+    )
+
+
+@pytest.mark.slow
+def test_missing_input_path_stops_a_run_before_any_job(tmp_path):
+    """A dry run plans, with a warning (it may plan a run for a machine that has the data); a run stops at its
+    start, naming the key and the path, before any job and before any MLflow run."""
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(_config(**{"rft.general_data": "general.jsonl"})))
+    planned = _snakemake(tmp_path, "all")
+    assert planned.returncode == 0, planned.stdout[-2000:]
+    assert "spct: warning: rft.general_data: 'general.jsonl' does not exist" in planned.stderr
+    cmd = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(tmp_path), "--cores", "1", "all"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.stderr.rstrip().splitlines()[-1] == (
+        f"spct: error: invalid configuration: config.yaml: rft.general_data: 'general.jsonl' does not exist "
+        f"(relative paths are read from {tmp_path.resolve()})"
+    )
+    assert not (tmp_path / "results" / "embedded-default" / "models").exists()
+    assert not (tmp_path / "mlflow.db").exists()

@@ -6,9 +6,11 @@ from pathlib import Path
 from spct.code_inputs import script_code_files
 from spct.data.sources import data_files
 from spct.config import (
+    check_input_paths,
     check_workflow_config,
     config_sources,
     exit_on_config_error,
+    input_path_errors,
     shown_path,
     stage_settings,
     store_effective_config,
@@ -24,9 +26,22 @@ EXPERIMENT = config["experiment"]
 CONFIG_HASH = config_hash(config)
 CONFIG_SOURCES = config_sources(CONFIG_FILES, workflow.config_settings.config)
 if workflow.is_main_process:  # not again in each job's own snakemake process (cluster and remote jobs)
-    # A side file no rule reads or makes: storing it reruns nothing. Named by the config_hash tag of the MLflow runs.
-    EFFECTIVE_CONFIG = store_effective_config(config, f"results/{EXPERIMENT}/effective_config", CONFIG_HASH, CONFIG_SOURCES)
-    print(f"spct: config from {CONFIG_SOURCES}; effective config (config_hash {CONFIG_HASH}): {EFFECTIVE_CONFIG}", file=sys.stderr)
+    # A side file that no job reads or writes, so storing it reruns nothing; named by the MLflow runs' config_hash.
+    EFFECTIVE_CONFIG = store_effective_config(
+        config, f"results/{EXPERIMENT}/effective_config", CONFIG_HASH, CONFIG_SOURCES
+    )
+    print(
+        f"spct: config from {CONFIG_SOURCES}; effective config (config_hash {CONFIG_HASH}): {EFFECTIVE_CONFIG}",
+        file=sys.stderr,
+    )
+    for problem in input_path_errors(config):  # a dry run still plans; a run stops at its start (check_run_inputs)
+        print(f"spct: warning: {problem}: a run stops at its start", file=sys.stderr)
+
+
+def check_run_inputs():
+    """onstart, before any job and before the MLflow runs open: the input paths the config names exist."""
+    exit_on_config_error(check_input_paths, config, CONFIG_SOURCES)
+
 
 # Every model variant: the stage that makes it, what it starts from, the prompt variant it is trained and
 # evaluated with (SPCT.md), and for RFT models which accepted trajectories it learns from.
