@@ -1,15 +1,24 @@
 # spct: Self-Principled Critique Tuning and DeepSeek-GRM (arXiv 2504.02495) as one Snakemake workflow.
 #   snakemake --cores 2 all             base -> RFT -> SPCT (RFT + GRPO) + meta RM, each evaluated (config.yaml)
+#   snakemake --configfile configs/paper.yaml ...   that file alone: config.yaml is read only without --configfile
 #   snakemake --cores 2 no_principles   one ablation of the paper alone (see ABLATIONS in common.smk)
 #   snakemake --cores 2 policy_rl       a policy trained by GRPO with the trained GRM as its reward (README)
 #   snakemake --cores 2 publish         DVC-track the data and checkpoints and push them to the DVC remote
 # The stages live in workflow/rules/, one file each; the code they run lives in the spct package.
 from snakemake.utils import min_version
 
+from spct.config import exit_on_config_error, read_config_file
+
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# One config file, complete on its own: config.yaml (the embedded CPU default) is read only when no --configfile is
+# given, so none of its keys leaks into a run of configs/paper.yaml or a user's file. --config overrides apply on top
+# of either; common.smk checks the result before any job is planned, prints where it came from and stores it.
+if not workflow.overwrite_configfiles:
+    exit_on_config_error(read_config_file, "config.yaml")  # Snakemake's reader names no file, line or twice-set key
+
+    configfile: "config.yaml"
 
 
 report: "workflow/report/workflow.rst"
@@ -28,6 +37,7 @@ include: "workflow/rules/policy_rl.smk"
 
 
 onstart:
+    check_run_inputs()
     init_tracking()
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import os
+import re
 from pathlib import Path
 
 import pytest
@@ -156,13 +158,113 @@ def test_agreeing_edge_values_pass(base_config):
     validate_config(_delete(_delete(config, "judge.single_score_range"), "metrics.k_meta"))
 
 
-def test_paper_config_over_the_default_validates(base_config):
-    """`--configfile configs/paper.yaml` merges it over config.yaml: the merged config passes the cross-key checks."""
-    from snakemake.utils import update_config
+@pytest.mark.parametrize("path", sorted((REPO / "configs").glob("*.yaml")) + [CONFIG_PATH], ids=lambda p: p.name)
+def test_every_shipped_config_passes_check_config_alone(path, capsys):
+    """Each is complete on its own (a --configfile is never merged over config.yaml). configs/paper.yaml names data
+    a user brings (RMB, ReaLMistake, general instructions), so here its keys are checked without the paths."""
+    from spct.cli import main
 
-    merged = copy.deepcopy(base_config)
-    update_config(merged, yaml.safe_load((REPO / "configs" / "paper.yaml").read_text()))
-    validate_config(merged)
+    flags = [] if path == CONFIG_PATH else ["--no-paths"]
+    assert main(["check-config", str(path), *flags]) == 0, capsys.readouterr().err
+
+
+def test_ablation_override_is_checked_against_the_section_it_overrides(base_config):
+    validate_config(_set(base_config, "ablation_overrides", {"rl_only": {"grpo": {"beta": 0.02}}}))
+    with pytest.raises(ConfigError, match=r"unknown key 'ablation_overrides\.rl_only\.grpo\.bta' \(allowed here: "):
+        validate_config(_set(base_config, "ablation_overrides", {"rl_only": {"grpo": {"bta": 0.02}}}))
+    with pytest.raises(ConfigError, match=r"ablation_overrides\.main\.rft\.max_steps'?: 0 is less than"):
+        validate_config(_set(base_config, "ablation_overrides", {"main": {"rft": {"max_steps": 0}}}))
+
+
+def test_input_paths_are_read_from_the_run_directory(base_config, tmp_path):
+    from spct.config import input_path_errors
+
+    config = _set(base_config, "ablation_overrides", {"hinted_only": {"rft": {"general_data": "g.jsonl"}}})
+    config = _set(config, "benchmarks.human-preference.path", "hp")
+    missing = input_path_errors(config, tmp_path)
+    assert [m.split(":")[0] for m in missing] == [
+        "data.raw_dir",
+        "benchmarks.human-preference.path",
+        "ablation_overrides.hinted_only.rft.general_data",
+    ]
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    (tmp_path / "hp").mkdir()
+    (tmp_path / "g.jsonl").write_text("")
+    assert input_path_errors(config, tmp_path) == []
+    validate_config(config, paths_from=tmp_path)
+
+
+def test_workflow_check_reads_each_given_file_strictly(base_config, tmp_path):
+    """Snakemake's own reader keeps the last of two equal keys: the config it hands over looks valid, the file is
+    not."""
+    from spct.config import check_workflow_config
+
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(base_config) + "metrics:\n  ks: [1]\n")
+    with pytest.raises(ConfigError, match=r"mine\.yaml: key 'metrics' is written twice"):
+        check_workflow_config(base_config, [str(path)], {})
+
+
+def test_effective_config_is_stored_once_per_config_with_ordinary_permissions(base_config, tmp_path):
+    from spct.config import store_effective_config
+    from spct.tracking import config_hash
+
+    digest = config_hash(base_config)
+    old = os.umask(0o022)
+    try:
+        path = store_effective_config(base_config, tmp_path / "effective_config", digest, "config.yaml")
+    finally:
+        os.umask(old)
+    assert path == tmp_path / "effective_config" / f"{digest}.yaml"
+    assert yaml.safe_load(path.read_text()) == base_config and f"config_hash {digest}" in path.read_text()
+    assert path.stat().st_mode & 0o777 == 0o644  # mkstemp alone would leave 0600
+    stamp = path.stat().st_mtime_ns
+    assert store_effective_config(base_config, tmp_path / "effective_config", digest, "x") == path
+    assert path.stat().st_mtime_ns == stamp  # written once: an earlier record is never rewritten
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
+
+
+def test_one_mistake_is_one_line(base_config):
+    with pytest.raises(ConfigError) as info:
+        validate_config(_set(base_config, "metrics.ks", [1, 16]), source="mine.yaml")
+    assert str(info.value) == "invalid configuration: mine.yaml: metrics.ks: 16 is above judge.k_max = 8"
+
+
+@pytest.mark.slow
+def test_paper_run_uses_the_paper_file_alone(tmp_path):
+    """`snakemake -n --configfile configs/paper.yaml`: the effective config it prints and stores is the paper file
+    itself, with no key of config.yaml that the paper file does not set (issue 15: e.g. math-best-of-n's
+    max_item_chars: 7500, sampler.cpu_kv_cache_gb, the policy_rl section)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text())  # present, and must not be read
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "raw").symlink_to(REPO / "data" / "raw")
+    snakemake = str(Path(sys.executable).with_name("snakemake"))
+    cmd = [snakemake, "-s", str(REPO / "Snakefile"), "--directory", str(tmp_path), "-n", "--cores", "1", "all"]
+    result = subprocess.run(
+        [*cmd, "--configfile", str(REPO / "configs" / "paper.yaml")], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    # The data a paper run brings is not here: the dry run plans, and says a run would stop at its start.
+    assert "spct: warning: benchmarks.rmb.path: 'data/benchmarks/RMB_dataset' does not exist" in result.stderr
+    paper = yaml.safe_load((REPO / "configs" / "paper.yaml").read_text())
+    printed = re.search(
+        r"^spct: config from (.+); effective config \(config_hash (\w+)\): (\S+)$", result.stderr, re.M
+    )
+    assert printed and printed.group(1) == str(REPO / "configs" / "paper.yaml")
+    stored = tmp_path / printed.group(3)
+    assert stored.parent == tmp_path / "results" / paper["experiment"] / "effective_config"
+    effective = yaml.safe_load(stored.read_text())
+
+    def keys(node, prefix=""):
+        if not isinstance(node, dict):
+            return {prefix}
+        return {k for key, value in node.items() for k in keys(value, f"{prefix}.{key}" if prefix else key)}
+
+    assert keys(effective) - keys(paper) == set()
+    assert effective == paper
 
 
 def test_check_config_command_reports_disagreeing_keys(base_config, tmp_path, capsys):

@@ -1,15 +1,47 @@
 # Config validation, the model variants and ablations, wildcard constraints and the path helpers.
 import os
+import sys
 from pathlib import Path
 
 from spct.code_inputs import script_code_files
 from spct.data.sources import data_files
-from spct.config import stage_settings, validate_config, without_io_only
+from spct.config import (
+    check_input_paths,
+    check_workflow_config,
+    config_sources,
+    exit_on_config_error,
+    input_path_errors,
+    shown_path,
+    stage_settings,
+    store_effective_config,
+    without_io_only,
+)
 from spct.tracking import checksum, config_hash, start_pipeline_runs
 
-validate_config(config, source="config")
-
+# The effective config (the config file, plus --config overrides) is checked before any job is planned: every
+# mistake stops here with one line naming the file, line or key, not in a job hours later.
+CONFIG_FILES = [shown_path(path) for path in workflow.configfiles]
+exit_on_config_error(check_workflow_config, config, CONFIG_FILES, workflow.config_settings.config)
 EXPERIMENT = config["experiment"]
+CONFIG_HASH = config_hash(config)
+CONFIG_SOURCES = config_sources(CONFIG_FILES, workflow.config_settings.config)
+if workflow.is_main_process:  # not again in each job's own snakemake process (cluster and remote jobs)
+    # A side file that no job reads or writes, so storing it reruns nothing; named by the MLflow runs' config_hash.
+    EFFECTIVE_CONFIG = store_effective_config(
+        config, f"results/{EXPERIMENT}/effective_config", CONFIG_HASH, CONFIG_SOURCES
+    )
+    print(
+        f"spct: config from {CONFIG_SOURCES}; effective config (config_hash {CONFIG_HASH}): {EFFECTIVE_CONFIG}",
+        file=sys.stderr,
+    )
+    for problem in input_path_errors(config):  # a dry run still plans; a run stops at its start (check_run_inputs)
+        print(f"spct: warning: {problem}: a run stops at its start", file=sys.stderr)
+
+
+def check_run_inputs():
+    """onstart, before any job and before the MLflow runs open: the input paths the config names exist."""
+    exit_on_config_error(check_input_paths, config, CONFIG_SOURCES)
+
 
 # Every model variant: the stage that makes it, what it starts from, the prompt variant it is trained and
 # evaluated with (SPCT.md), and for RFT models which accepted trajectories it learns from.
@@ -85,7 +117,11 @@ def invocation_targets(target_rules):
 def init_tracking():
     """onstart: create the store once (its migration is not safe under parallel writers), then open the parents."""
     raw = config["data"]["raw_dir"]
-    tags = {"config_hash": config_hash(config), "data.raw.sha256": checksum(raw) if os.path.exists(raw) else "none"}
+    tags = {
+        "config_hash": CONFIG_HASH,
+        "config_file": f"results/{EXPERIMENT}/effective_config/{CONFIG_HASH}.yaml",
+        "data.raw.sha256": checksum(raw) if os.path.exists(raw) else "none",
+    }
     start_pipeline_runs(**mlflow_config(), targets=invocation_targets({job.rule.name for job in workflow.dag.targetjobs}), tags=tags)
 
 

@@ -23,10 +23,12 @@ from pathlib import Path
 
 
 def _check_config(args) -> int:
+    """The checks a workflow run makes at its start, on this file alone (as `snakemake --configfile FILE` uses it)."""
     from spct.config import load_config
 
-    load_config(args.config)
-    print(f"{args.config}: valid")
+    load_config(args.config, paths_from=None if args.no_paths else args.directory)
+    where = "keys only" if args.no_paths else f"input paths read from {Path(args.directory).resolve()}"
+    print(f"{args.config}: valid ({where})")
     return 0
 
 
@@ -137,8 +139,15 @@ def _job_times(args) -> int:
 
 
 def _add_stage_parsers(sub) -> None:
-    p = sub.add_parser("check-config", help="validate a config file against the schema")
+    p = sub.add_parser(
+        "check-config",
+        help="check a config file as a workflow run would at its start: YAML, schema, cross-key rules, input paths",
+    )
     p.add_argument("config")
+    p.add_argument("--directory", default=".", help="the run's working directory (relative input paths start here)")
+    p.add_argument(
+        "--no-paths", action="store_true", help="skip the input paths (a config for another machine's files)"
+    )
     p.set_defaults(func=_check_config)
 
     p = sub.add_parser("convert-model", help="materialise a base model (embedded:<name>, hub id or directory)")
