@@ -2,6 +2,7 @@
 #   snakemake --cores 2 all             base -> RFT -> SPCT (RFT + GRPO) + meta RM, each evaluated (config.yaml)
 #   snakemake --configfile configs/paper.yaml ...   that file alone: config.yaml is read only without --configfile
 #   snakemake --cores 2 no_principles   one ablation of the paper alone (see ABLATIONS in common.smk)
+#   snakemake --cores 2 claims          the paper's five claims as paired differences over main + every ablation
 #   snakemake --cores 2 policy_rl       a policy trained by GRPO with the trained GRM as its reward (README)
 #   snakemake --cores 2 publish         DVC-track the data and checkpoints and push them to the DVC remote
 # The stages live in workflow/rules/, one file each; the code they run lives in the spct package.
@@ -32,6 +33,7 @@ include: "workflow/rules/meta_rm.smk"
 include: "workflow/rules/judge.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/claims.smk"
 include: "workflow/rules/publish.smk"
 include: "workflow/rules/policy_rl.smk"
 
@@ -82,3 +84,10 @@ rule rl_only:
 rule ablations:
     input:
         [report_outputs(name) for name in ABLATIONS],
+
+
+# Every target's report too, so that each target's pipeline run gets its results (finish_tracking) as under `ablations`.
+rule claims:
+    input:
+        [report_outputs(name) for name in ABLATIONS],
+        expand("results/{exp}/report/claims/claims.{ext}", exp=EXPERIMENT, ext=["md", "json", "png"]),

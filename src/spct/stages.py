@@ -171,22 +171,15 @@ def metrics(
 ) -> dict:
     """Greedy, Voting@k and (given the meta RM's scores of these judgments) MetaRM@k for one model x benchmark,
     each scored by the benchmark's official metric (``spct.evaluation.evaluate.evaluate_benchmark``)."""
-    from spct.evaluation.evaluate import evaluate_benchmark, read_meta_scores
-    from spct.sampling.judgments import read_judgments
+    from spct.evaluation.evaluate import evaluate_files, metrics_log_values
 
-    records = read_records(items_path)
-    judgments = read_judgments(judgments_path)
-    meta_scores = read_meta_scores(meta_scores_path) if meta_scores_path else None
     model, benchmark = tags["model"], tags["benchmark"]
-    result = evaluate_benchmark(records, judgments, metrics_config, benchmark_spec, model, benchmark, meta_scores)
-    write_json_atomic(out_path, result)
     name, inputs = f"{model}/{benchmark}", {"items": items_path, "judgments": judgments_path}
+    result = evaluate_files(inputs, meta_scores_path, metrics_config, benchmark_spec, model, benchmark)
+    write_json_atomic(out_path, result)
     run_tags = {"metric": result["metric"]}
     with tracking.stage_run("metrics", name, mlflow_config, tags, metrics_config, inputs, run_tags) as log_to_run:
-        for row in result["scaling"]:
-            values = {key: row[key] for key in ("score", "accuracy", "auc", "tie_rate", "tokens_per_item")}
-            log_to_run(values, prefix=f"{row['setting']}/")
-        log_to_run(result["diagnostics"], [out_path])
+        log_to_run(metrics_log_values(result), [out_path])
     return result
 
 
@@ -201,14 +194,21 @@ def report(
 ) -> None:
     """The results report (``spct.evaluation.report.write_report``) and the claims' paired differences; ``outputs``
     names its files: markdown, csv, table, plot, tokens_plot and summary; ``left_out_paths``: the items left out."""
-    from spct.evaluation.report import paired_log_values, write_report
+    from spct.evaluation.report import report_log_values, write_report
 
     paths = {f"{name}_path": path for name, path in outputs.items()} | {"metrics_config": params.get("metrics", {})}
     table = write_report(metrics_paths, format_check_paths=format_check_paths, left_out_paths=left_out_paths, **paths)
     with tracking.stage_run("report", None, mlflow_config, tags, params) as log_to_run:
-        for (model, setting), row in table.iterrows():
-            log_to_run({f"{model}/{setting}/{col}": value for col, value in row.items()})
-        log_to_run(paired_log_values(outputs["summary"]), list(outputs.values()))
+        log_to_run(report_log_values(table, outputs["summary"]), list(outputs.values()))
+
+
+def claims(metrics_paths, outputs, targets, mlflow_config, tags, params) -> None:
+    """The paper's five claims across main and every ablation (``spct.evaluation.claims.write_claims``)."""
+    from spct.evaluation.claims import claims_log_values, write_claims
+
+    rows = write_claims(metrics_paths, targets, params.get("metrics", {}), outputs)
+    with tracking.stage_run("claims", None, mlflow_config, tags, params) as log_to_run:
+        log_to_run(claims_log_values(rows), list(outputs.values()))
 
 
 def publish(experiment_dir: Path, remote: str | None = None) -> dict:

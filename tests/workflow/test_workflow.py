@@ -393,6 +393,34 @@ def test_ablation_targets_plan_only_what_they_need(tmp_path, tiny_model_dir, tar
         assert rule not in jobs, (rule, jobs)
 
 
+def _planned_outputs(workdir: Path, target: str) -> dict[str, str]:
+    """Output file -> the rule that writes it, for every job a fresh run of ``target`` would run (``--summary``)."""
+    cmd = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), target, "--summary"]
+    cmd += ["--configfile", str(workdir / "config.yaml")]
+    summary = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True).stdout
+    return {line.split("\t")[0]: line.split("\t")[2] for line in summary.splitlines()[1:]}
+
+
+def test_claims_plans_exactly_the_jobs_of_all_and_ablations(tmp_path):
+    """`claims` reads the metrics files of main and every ablation: it plans the jobs `all` and `ablations` plan, the
+    same outputs, and only its own job besides (each ablation alone still plans only what it needs, above)."""
+    tiny_config(tmp_path, tmp_path / "model")  # a dry run runs no job: no model needed
+    jobs = _planned_jobs(tmp_path, "claims")
+    expected: dict[str, int] = {}  # rule -> jobs of the union (`ablations` holds main: max is the union's count)
+    for target in ("all", "ablations"):
+        for rule, count in _planned_jobs(tmp_path, target).items():
+            if rule not in (target, "total"):  # the target rule itself
+                expected[rule] = max(expected.get(rule, 0), count)
+    assert jobs == {**expected, "claims_report": 1, "claims": 1, "total": sum(expected.values()) + 2}
+    assert jobs["metrics"] > 12  # more models than main's
+    union = _planned_outputs(tmp_path, "all") | _planned_outputs(tmp_path, "ablations")
+    claims = _planned_outputs(tmp_path, "claims")
+    assert {out: rule for out, rule in claims.items() if rule != "claims_report"} == union
+    assert sorted(out for out, rule in claims.items() if rule == "claims_report") == [
+        f"results/tiny/report/claims/claims.{ext}" for ext in ("json", "md", "png")
+    ]
+
+
 def test_paper_config_plans_every_target(tmp_path):
     (tmp_path / "data").symlink_to(REPO / "data")  # the paper config reads the bundled data at data/raw
     for target in ("all", "ablations"):
@@ -535,8 +563,9 @@ def test_editing_stages_py_reruns_every_rule_whose_script_calls_it(touched_run):
     workdir, snakefile = touched_run
     scripts = (REPO / "workflow" / "scripts").glob("*.py")
     callers = {script.stem for script in scripts if "from spct import stages" in script.read_text()}
-    assert len(callers) == 15  # a script is named after its rule
-    callers -= {"policy_rl"}  # a target of its own (the policy trained with the GRM), not a rule of `all`
+    assert len(callers) == 16  # a script is named after its rule (claims.py: claims_report, the `claims` target's)
+    # Targets of their own (the policy trained with the GRM; the claims over every target), not rules of `all`.
+    callers -= {"policy_rl", "claims"}
     stages_py = snakefile.parent / "src" / "spct" / "stages.py"
     with _edited(stages_py):
         planned = _planned_inputs(workdir, "publish", snakefile, "--rerun-triggers", "mtime")

@@ -2,6 +2,7 @@
 import os
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 from spct.code_inputs import script_code_files
 from spct.data.sources import data_files
@@ -73,8 +74,9 @@ ABLATIONS = {
     "nonhinted_only": ["spct_nonhinted_only"],
     "rl_only": ["rl_only"],
 }
-# Targets with a pipeline run of their own beside the ablations: the policy trained with the GRM as its reward.
-OWN_PIPELINE_TARGETS = ["policy_rl"]
+# Targets with a pipeline run of their own beside the ablations: the policy trained with the GRM as its reward, and
+# the claims table over main and every ablation.
+OWN_PIPELINE_TARGETS = ["policy_rl", "claims"]
 # The meta RM guides MetaRM@k for this model (trained on its samples, SPCT.md 2.3).
 METARM_MODEL = "spct"
 MODELS = list(MODEL_SPECS)
@@ -106,10 +108,12 @@ def mlflow_config():
 
 def invocation_targets(target_rules):
     """The MLflow parent runs of this invocation: `all` builds main, `ablations` every ablation, an ablation target
-    itself, `policy_rl` its own; file targets (a single stage asked for by hand) get one parent named `partial`."""
+    itself, `policy_rl` its own, `claims` main, every ablation and its own; file targets (a single stage asked for by
+    hand) get one parent named `partial`."""
     targets = []
     for name in sorted(target_rules):
-        names = ["main"] if name == "all" else list(ABLATIONS) if name == "ablations" else [name]
+        builds = {"all": ["main"], "ablations": list(ABLATIONS), "claims": [*ABLATIONS, "claims"]}
+        names = builds.get(name, [name])
         targets += [n if n in ABLATIONS or n in OWN_PIPELINE_TARGETS else "partial" for n in names]
     return list(dict.fromkeys(targets)) or ["partial"]
 
@@ -257,6 +261,13 @@ def metrics_files(wildcards):
         model=ABLATIONS[wildcards.ablation],
         benchmark=BENCHMARKS,
     )
+
+
+def claims_metrics_files(wildcards):
+    """The metrics files of main and every ablation (each target's own `metrics_files`), each once: claims 4 and 5
+    compare SPCT with the ablations' models. No other input, so `claims` plans only what `all` and `ablations` do."""
+    files = [metrics_files(SimpleNamespace(exp=wildcards.exp, ablation=target)) for target in ABLATIONS]
+    return list(dict.fromkeys(path for paths in files for path in paths))
 
 
 def meta_scores_input(wildcards):

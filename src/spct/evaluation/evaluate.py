@@ -11,7 +11,11 @@ from typing import Any
 from spct.evaluation.benchmarks import benchmark_metric, paper_column
 from spct.evaluation.scaling import MetaScores, position_bias, sample_diagnostics, scaling_metrics
 from spct.grm import kept_by_meta_rm
-from spct.records import Record
+from spct.records import Record, read_records
+from spct.sampling.judgments import read_judgments
+
+# What the metrics stage logs of each scaling row, under ``<setting>/``.
+LOGGED_SCALING_KEYS = ("score", "accuracy", "auc", "tie_rate", "tokens_per_item")
 
 
 def read_meta_scores(path: str | Path) -> MetaScores:
@@ -66,3 +70,25 @@ def evaluate_benchmark(
         "scaling": scaling,
         "diagnostics": {**sample_diagnostics(judgments), **position_bias(records, judgments)},
     }
+
+
+def evaluate_files(
+    inputs: Mapping[str, str | Path],
+    meta_scores_path: str | Path | None,
+    metrics_config: Mapping[str, Any],
+    benchmark_spec: Mapping[str, Any],
+    model: str,
+    benchmark: str,
+) -> dict:
+    """``evaluate_benchmark`` on the files of the metrics stage: ``inputs`` ``items`` and ``judgments``, and (for
+    MetaRM@k) the meta RM's scores of those judgments."""
+    meta_scores = read_meta_scores(meta_scores_path) if meta_scores_path else None
+    records, judgments = read_records(inputs["items"]), read_judgments(inputs["judgments"])
+    return evaluate_benchmark(records, judgments, metrics_config, benchmark_spec, model, benchmark, meta_scores)
+
+
+def metrics_log_values(result: Mapping[str, Any]) -> dict[str, float | None]:
+    """The metrics stage's MLflow metrics: each scaling row's ``LOGGED_SCALING_KEYS`` under ``<setting>/``, then
+    the sample diagnostics."""
+    values = {f"{row['setting']}/{key}": row[key] for row in result["scaling"] for key in LOGGED_SCALING_KEYS}
+    return {**values, **result["diagnostics"]}

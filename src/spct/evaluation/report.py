@@ -244,9 +244,14 @@ def paired_rows(metrics_paths: Sequence[str | Path], frame: pd.DataFrame, metric
     )
 
 
-def paired_log_values(summary_path: str | Path) -> dict[str, float]:
-    """The summary JSON's paired differences as MLflow metrics (``spct.evaluation.paired.mlflow_values``)."""
-    return paired_metrics.mlflow_values(json.loads(Path(summary_path).read_text()).get("paired_differences", []))
+def report_log_values(table: pd.DataFrame, summary_path: str | Path) -> dict[str, float]:
+    """The report's MLflow metrics: ``<model>/<setting>/<column>`` of the table, then the summary JSON's paired
+    differences (``spct.evaluation.paired.mlflow_values``)."""
+    values = {
+        f"{model}/{setting}/{col}": value for (model, setting), row in table.iterrows() for col, value in row.items()
+    }
+    paired = json.loads(Path(summary_path).read_text()).get("paired_differences", [])
+    return {**values, **paired_metrics.mlflow_values(paired)}
 
 
 def claims_section(frame: pd.DataFrame, table: pd.DataFrame, rows: Sequence[dict], samples: int) -> str:
