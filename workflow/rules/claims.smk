@@ -17,6 +17,8 @@ rule claims_report:
     params:
         # Which target makes which model: a claim without its models names the target to build.
         targets=ABLATIONS,
+        # Read by the stage from the config; a param too, so changing it recomputes the intervals.
+        paired_bootstrap_samples=config["metrics"].get("paired_bootstrap_samples"),
     log:
         "logs/{exp}/report/claims.log",
     conda:

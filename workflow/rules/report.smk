@@ -31,6 +31,9 @@ rule report:
             labels={"target": "{ablation}", "figure": "score vs tokens"},
         ),
         summary="results/{exp}/report/{ablation}/metrics.json",
+    params:
+        # Read by the stage from the config; a param too, so changing it recomputes the claims' intervals.
+        paired_bootstrap_samples=config["metrics"].get("paired_bootstrap_samples"),
     log:
         "logs/{exp}/report/{ablation}.log",
     conda:
