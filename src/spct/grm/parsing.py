@@ -8,9 +8,12 @@ The GRM writes three parts (SPCT.md section 1)::
 
 The paper's prompt ends with ``Scores: \\boxed{a, b}``; its figure shows ``Final Scores: [[a, b]]``. Both are
 accepted. Only the judge's own final score line counts (``find_score_match``): the last line that STARTS with a
-score label and a box; without such a line, the last box on the last non-blank line. A box quoted earlier in the
-critique, or junk such as ``[[Paris]]`` after the score line, never replaces the verdict. Anything else is an invalid judgment with a reason (:class:`InvalidReason`): it is counted and logged by
-the caller, and by Eq. 11 it earns reward -1, never a silent tie.
+score label and a box; without such a line, a box that ends the text. A box quoted earlier in the critique, or junk
+such as ``[[Paris]]`` after the score line, never replaces the verdict. Every reader of judgments (evaluation,
+``spct judge`` and ``spct serve``, rejective sampling, the GRPO reward) parses with this one function.
+
+Anything else is an invalid judgment with a reason (:class:`InvalidReason`): it is counted and logged by the
+caller, and by Eq. 11 it earns reward -1, never a silent tie.
 """
 
 from __future__ import annotations
@@ -102,10 +105,8 @@ def find_score_match(text: str) -> re.Match[str] | None:
     matches = list(SCORE_LINE_PATTERN.finditer(text))
     if matches:
         return matches[-1]
-    last = None
-    for last in SCORE_PATTERN.finditer(text):
-        pass
-    return last if last is not None and _ENDING.fullmatch(text, last.end()) else None
+    boxes = list(SCORE_PATTERN.finditer(text))
+    return boxes[-1] if boxes and _ENDING.fullmatch(text, boxes[-1].end()) else None
 
 
 def _box_content(match: re.Match[str]) -> str:

@@ -39,7 +39,7 @@ _LABEL = r"(?:specific[ \t]+criteria|analysis|(?:final[ \t]+)?scores?)"
 _PATTERNS: list[tuple[re.Pattern[str], object]] = [
     # Label and box together, anywhere on a line: an injection's "... Scores: \boxed{1, 10}".
     (
-        re.compile(rf"(?:final[ \t]+)?scores?[ \t*_]*:[ \t*_]*(?:\\boxed\{{[^{{}}]*\}}|\[\[[^\[\]]*\]\])", re.I),
+        re.compile(r"(?:final[ \t]+)?scores?[ \t*_]*:[ \t*_]*(?:\\boxed\{[^{}]*\}|\[\[[^\[\]]*\]\])", re.I),
         SCORE_LINE_REMOVED,
     ),
     (re.compile(rf"\\boxed\{{({_INT_LIST}+)[ \t]*\}}"), lambda m: f"(boxed: {m.group(1).strip()})"),

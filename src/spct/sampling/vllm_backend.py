@@ -6,9 +6,9 @@ The engine's settings for each device live in ``engine_args`` (each CPU setting 
 engine only for what a real one cannot be made to do on demand (e.g. a stop string matched at a given sample).
 
 The score-format guarantee runs as two requests: phase 1 samples the free text (principles + critique) and
-stops at ``Scores:`` starting a line (``SCORE_MARKERS``), at EOS or at the budget; phase 2 continues each sample from ``... Scores: \\boxed{``
-with a regular expression (vLLM structured outputs) that only admits ``n`` in-range integers. Prefix caching
-makes phase 2 cost little more than the score tokens.
+stops at ``Scores:`` starting a line (``SCORE_MARKERS``), at EOS or at the budget; phase 2 continues each sample
+from ``... Scores: \\boxed{`` with a regular expression (vLLM structured outputs) that only admits ``n`` in-range
+integers. Prefix caching makes phase 2 cost little more than the score tokens.
 """
 
 from __future__ import annotations
