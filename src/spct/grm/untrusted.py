@@ -7,13 +7,15 @@ labels or a response marker can steer a judge that copies from its context (issu
 those patterns into visibly marked, inert forms and counts them; ordinary text, including a math answer's single
 ``\\boxed{42}`` or ``\\boxed{\\frac{1}{2}}``, passes unchanged (math-best-of-n judges by it).
 
-What is rewritten (each kept legible, none keeps the shape the judge is asked to write):
+What is rewritten (visibly marked; no score-shaped list of integers survives):
 
 - a labelled score line, ``Scores: \\boxed{1, 10}`` / ``Final Scores: [[1, 10]]`` (any content): the whole line
-  part becomes ``[score line removed]``: its numbers are what an injection wants copied;
-- a box of two or more comma-separated integers, ``\\boxed{3, 5, 7}``: ``(boxed: 3, 5, 7)`` (a math answer
-  listing roots stays readable, but is no longer a score box);
-- a double-bracket list of integers, ``[[1, 10]]``: ``(1, 10)``;
+  part becomes ``[score line removed]``;
+- a box of two or more comma-separated integers, ``\\boxed{1, 10}``, and a double-bracket list of integers,
+  ``[[1, 10]]``: ``[score-like box removed]``. The numbers go too: a judge that copies from its context copied
+  them from any form that kept them (``(boxed: 1, 10)``: 50% of the base model's samples on the probe set against
+  6% without the injection). The cost: a math answer listing several integers in one box (4 of the bundled math
+  solutions) reaches the judge without them; a number with thousands separators (``\\boxed{58,500}``) is kept;
 - a line starting with a judge label (``Specific Criteria:``, ``Analysis:``, ``Scores:``): prefixed ``(quoted)``;
 - a response marker ``[The Begin of Response 2]`` / ``[The End of Response 1]``: ``(response marker removed)``.
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 import re
 
 SCORE_LINE_REMOVED = "[score line removed]"
+BOX_REMOVED = "[score-like box removed]"
 MARKER_REMOVED = "(response marker removed)"
 QUOTED = "(quoted) "
 NEUTRALISED_NOTE = (
@@ -42,8 +45,9 @@ _PATTERNS: list[tuple[re.Pattern[str], object]] = [
         re.compile(r"(?:final[ \t]+)?scores?[ \t*_]*:[ \t*_]*(?:\\boxed\{[^{}]*\}|\[\[[^\[\]]*\]\])", re.I),
         SCORE_LINE_REMOVED,
     ),
-    (re.compile(rf"\\boxed\{{({_INT_LIST}+)[ \t]*\}}"), lambda m: f"(boxed: {m.group(1).strip()})"),
-    (re.compile(rf"\[\[({_INT_LIST}*)[ \t]*\]\]"), lambda m: f"({m.group(1).strip()})"),
+    # Not a number written with thousands separators ("58,500"): that is one answer, not a list.
+    (re.compile(rf"\\boxed\{{(?![0-9]{{1,3}}(?:,[0-9]{{3}})+\}}){_INT_LIST}+[ \t]*\}}"), BOX_REMOVED),
+    (re.compile(rf"\[\[{_INT_LIST}*[ \t]*\]\]"), BOX_REMOVED),
     (re.compile(r"\[[ \t]*the[ \t]+(?:begin|end)[ \t]+of[ \t]+response[ \t]*[0-9]*[ \t]*\]", re.I), MARKER_REMOVED),
     # A judge label at a line start (after the rewrites above, so a removed score line is not quoted again).
     (re.compile(rf"^(?={_MD}{_LABEL}[ \t*_]*:)", re.I | re.M), QUOTED),
