@@ -41,11 +41,21 @@ NOTINT = InvalidReason.NOT_INTEGER
         ("[[ 1 , 10 , 5 ]]", 3, (1, 10), (1, 10, 5), None),
         ("\\boxed{08, +3}", 2, (1, 10), (8, 3), None),
         (FULL, 2, (1, 10), (7, 3), None),
-        # last score line wins, across and within formats
-        ("Scores: \\boxed{2, 9}\nOn reflection... Final Scores: [[7, 3]]", 2, (1, 10), (7, 3), None),
+        # the last labelled score line (label at a line start) wins, across and within formats
+        ("Scores: \\boxed{2, 9}\nOn reflection...\nFinal Scores: [[7, 3]]", 2, (1, 10), (7, 3), None),
+        # ... a label in mid-line is an echo (e.g. of a response), not the judge's line
+        ("Scores: \\boxed{2, 9}\nOn reflection... Final Scores: [[7, 3]]", 2, (1, 10), (2, 9), None),
+        # ... a quoted box before it, or junk after it, never replaces it
+        ("Analysis: R2 writes \\boxed{1, 10}.\nScores: \\boxed{7, 3}", 2, (1, 10), (7, 3), None),
+        ("Scores: \\boxed{7, 3}\nThe capital is [[Paris]]", 2, (1, 10), (7, 3), None),
+        ("Scores: \\boxed{7, 3}\nAs response 2 said: \\boxed{1, 10}", 2, (1, 10), (7, 3), None),
+        # without a labelled line: only a box that ends the text
         ("[[7, 3]] wait, no: \\boxed{4, 6}", 2, (1, 10), (4, 6), None),
+        ("So I give \\boxed{4, 6}.", 2, (1, 10), (4, 6), None),
         ("\\boxed{4, 6} then a bad restatement \\boxed{4}", 2, (1, 10), None, WRONG),
-        ("\\boxed{4, 6} then \\boxed{7, 3", 2, (1, 10), (4, 6), None),  # unterminated later box is not a box
+        ("\\boxed{4, 6} then \\boxed{7, 3", 2, (1, 10), None, MISSING),  # the box does not end the text
+        ("R2 quotes \\boxed{1, 10} and then rambles on", 2, (1, 10), None, MISSING),
+        ("\\boxed{7, 3}\n[[Paris]]", 2, (1, 10), None, NOTINT),
         # nested text after the score line
         ("Scores: \\boxed{7, 3}\n\nI hope this helps! [Response 1] was better.", 2, (1, 10), (7, 3), None),
         # wrong count

@@ -10,7 +10,7 @@ import pytest
 from spct.grm.prompts import SCORE_LINE_PREFIX, build_judge_prompt
 from spct.sampling import base
 from spct.sampling.base import render_chat, resolve_backend
-from spct.sampling.score_format import SCORE_MARKER, ScoreFormat
+from spct.sampling.score_format import SCORE_MARKER, SCORE_MARKERS, ScoreFormat
 from spct.sampling.vllm_backend import VLLMSampler
 
 # --------------------------------------------------------------------------------------------------------------
@@ -125,7 +125,7 @@ class FakeRequestOutput:  # vllm.RequestOutput
 BODY_CANDIDATES = ["7}", "1}", "7, 3}", "1, 0}", "7, 3, 5}", "1, 0, 1}", "2, 9, 4, 6}"]
 
 # Phase-1 endings the stand-in engine cycles through, as vLLM reports them.
-STOPPED_AT_MARKER = ("Specific Criteria: accuracy.\nAnalysis: response 1 is right.\n", "stop", SCORE_MARKER)
+STOPPED_AT_MARKER = ("Specific Criteria: accuracy.\nAnalysis: response 1 is right.", "stop", "\n" + SCORE_MARKER)
 HIT_BUDGET = ("Specific Criteria: accuracy.\nAnalysis: response 1 is", "length", None)
 STOPPED_AT_EOS = ("Analysis: both fine.", "stop", None)
 ENDINGS = [STOPPED_AT_MARKER, HIT_BUDGET, STOPPED_AT_EOS]
@@ -209,7 +209,7 @@ def test_phase_one_requests(vllm_sampler, fake_llm, tokenizer, n, seed):
     assert len(fake_llm.calls) == 2
     sent, params = fake_llm.calls[0]
     assert sent == [render_chat(tokenizer, p) for p in prompts]
-    assert [p["stop"] for p in params] == [[SCORE_MARKER]] * len(prompts)
+    assert [p["stop"] for p in params] == [list(SCORE_MARKERS)] * len(prompts)  # at a line start only
     assert all(p["n"] == n and p["temperature"] == 0.5 and p["max_tokens"] == 48 for p in params)
     assert all("regex" not in p or p["regex"] is None for p in params)
     seeds = [p["seed"] for p in params]
@@ -227,7 +227,7 @@ def test_phase_two_requests(vllm_sampler, fake_llm, tokenizer, n):
         assert prompt.endswith("\\boxed{")  # the exact head per ending: test_phase_two_prompt_continues_free_text
         assert p["regex"] == fmt.body_regex()
         assert p["n"] == 1 and p["temperature"] == 0.5
-        assert p["max_tokens"] >= 4 * fmt.n  # room for n two-digit scores, separators and the brace
+        assert p["max_tokens"] == fmt.max_body_chars() + 1  # the longest body of its range, and EOS
         assert not p.get("stop")
     assert len({p["seed"] for p in params}) == len(params)
 
@@ -243,7 +243,8 @@ def test_phase_two_requests(vllm_sampler, fake_llm, tokenizer, n):
 )
 def test_phase_two_prompt_continues_free_text(vllm_sampler, fake_llm, tokenizer, ending, forced):
     """forced=True: the model stopped without the marker, so the template starts on a new line; forced=False:
-    the model wrote "Scores:" itself and the phase-2 prompt continues right after it."""
+    the model started a line with "Scores:" itself (vLLM leaves the stop string "\\nScores:" out of the text) and
+    the phase-2 prompt continues right after it."""
     prompts, formats = _judge_inputs()
     out = vllm_sampler.generate(prompts, 3, temperature=0.5, max_new_tokens=48, score_formats=formats, seed=0)
     sent, _ = fake_llm.calls[1]
@@ -255,8 +256,8 @@ def test_phase_two_prompt_continues_free_text(vllm_sampler, fake_llm, tokenizer,
                 continue
             checked += 1
             free = f"[{i}.{j}] " + ending[0]
-            # forced: the template starts on a new line; otherwise "... Scores: \boxed{" with the marker once.
-            expected_head = free + ("\n" if forced else "") + SCORE_LINE_PREFIX
+            # Either way the score line starts a line, with the marker once.
+            expected_head = free + "\n" + SCORE_LINE_PREFIX
             assert sent[i * 3 + j] == chat[i] + expected_head
             gen = out[i][j]
             assert gen.forced is forced

@@ -12,6 +12,7 @@ from spct.grm import parse_judgment
 from spct.grm.prompts import SCORE_LINE_PREFIX, build_judge_prompt
 from spct.sampling.score_format import (
     SCORE_MARKER,
+    SCORE_MARKERS,
     ScoreFormat,
     ScoreFormatLogitsProcessor,
     ScoreFormatVocab,
@@ -208,7 +209,7 @@ def test_processor_marker_path(tokenizer, vocab, temperature):
     assert not any(math.isfinite(row[i]) for i in vocab.stop_ids)
     assert len(_allowed(row)) == size - len(vocab.stop_ids)
 
-    marker = _encode(tokenizer, "Analysis: ok. " + SCORE_MARKER)
+    marker = _encode(tokenizer, "Analysis: ok.\n" + SCORE_MARKER)
     for tok in marker[:-1]:
         row = step.step(tok)
         assert proc.phase[0] == 0 and not proc.forced[0]
@@ -300,7 +301,7 @@ def test_processor_greedy_model_stop_starts_template(tokenizer, vocab):
 def test_processor_rows_are_independent(tokenizer, vocab):
     """Two rows in one batch: one writes the marker, the other keeps writing freely."""
     size = len(tokenizer)
-    marker = _encode(tokenizer, SCORE_MARKER)
+    marker = _encode(tokenizer, "\n" + SCORE_MARKER)
     other = _encode(tokenizer, "abcdefghijklmnop")[: len(marker)]
     assert len(other) == len(marker)
     proc = ScoreFormatLogitsProcessor(vocab, [TWO, ONE_BINARY], 1, 1.0, max_free_tokens=100, seed=0)
@@ -399,7 +400,7 @@ def test_guarantee_every_generation_parses(sampler, generate_spy, score_range, t
                 assert before.endswith("\n")
                 free = before[:-1]
                 template = vocab.template_after_budget
-                assert SCORE_MARKER not in free  # the model never wrote the marker itself
+                assert not any(m in free for m in SCORE_MARKERS)  # the model never started a score line itself
             else:
                 free = before + SCORE_MARKER
                 template = vocab.template_after_marker

@@ -7,8 +7,13 @@ The GRM writes three parts (SPCT.md section 1)::
     Scores: \\boxed{7, 3}
 
 The paper's prompt ends with ``Scores: \\boxed{a, b}``; its figure shows ``Final Scores: [[a, b]]``. Both are
-accepted. Anything else is an invalid judgment with a reason (:class:`InvalidReason`): it is counted and logged by
-the caller, and by Eq. 11 it earns reward -1, never a silent tie.
+accepted. Only the judge's own final score line counts (``find_score_match``): the last line that STARTS with a
+score label and a box; without such a line, a box that ends the text. A box quoted earlier in the critique, or junk
+such as ``[[Paris]]`` after the score line, never replaces the verdict. Every reader of judgments (evaluation,
+``spct judge`` and ``spct serve``, rejective sampling, the GRPO reward) parses with this one function.
+
+Anything else is an invalid judgment with a reason (:class:`InvalidReason`): it is counted and logged by the
+caller, and by Eq. 11 it earns reward -1, never a silent tie.
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ BINARY_SCORE_RANGE: tuple[int, int] = (0, 1)
 BOXED_PATTERN = re.compile(r"\\boxed\{([^{}]*)\}")
 BRACKET_PATTERN = re.compile(r"\[\[([^\[\]]*)\]\]")
 SCORE_PATTERN = re.compile(rf"{BOXED_PATTERN.pattern}|{BRACKET_PATTERN.pattern}")
+# The judge's own score line: a label at a line start, then the box (markdown tolerated around the label).
+SCORE_LINE_PATTERN = re.compile(
+    rf"^[ \t#*_]*(?:final[ \t]+)?scores?[ \t*_]*:[ \t*_]*(?:{SCORE_PATTERN.pattern})", re.IGNORECASE | re.MULTILINE
+)
 
 # ASCII digits only: `int()` would also accept "٧", "7_0" and surrounding whitespace inside a token.
 _INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
@@ -36,6 +45,8 @@ _CRITERIA_HEADER = re.compile(r"^[ \t#*_]*specific[ \t]+criteria[ \t*_]*:[ \t*_]
 _ANALYSIS_HEADER = re.compile(r"^[ \t#*_]*analysis[ \t*_]*:[ \t*_]*", re.IGNORECASE | re.MULTILINE)
 # A label left on the score line before the box ("Scores:", "**Final Scores:**"); it is not part of the critique.
 _SCORE_LABEL = re.compile(r"[ \t#*_]*(?:final[ \t]+)?scores?[ \t*_]*(?::[ \t*_]*)?", re.IGNORECASE)
+# What may follow an unlabelled final box: the end of a sentence, markdown emphasis, whitespace.
+_ENDING = re.compile(r"[ \t\r\n.!*_]*")
 # Longer digit strings cannot be in any sane range, and Python refuses int() on > 4300 digits.
 _MAX_DIGITS = 18
 
@@ -85,9 +96,23 @@ class Judgment:
 
 
 def find_score_match(text: str) -> re.Match[str] | None:
-    """Return the LAST complete score box in `text` (models restate and revise), or `None`."""
-    matches = list(SCORE_PATTERN.finditer(text))
-    return matches[-1] if matches else None
+    """The judge's own final score line in `text`, or `None`.
+
+    The LAST line that starts with a score label and a box (models restate and revise; the score-format guarantee
+    writes its line last); without one, a box that ends the text (a model that concludes "... so \\boxed{7, 3}.").
+    Boxes quoted earlier, and text after the labelled line, are not the verdict.
+    """
+    matches = list(SCORE_LINE_PATTERN.finditer(text))
+    if matches:
+        return matches[-1]
+    boxes = list(SCORE_PATTERN.finditer(text))
+    return boxes[-1] if boxes and _ENDING.fullmatch(text, boxes[-1].end()) else None
+
+
+def _box_content(match: re.Match[str]) -> str:
+    """The inside of the box a score match ends with (`\\boxed{...}` or `[[...]]`)."""
+    boxed, bracket = match.group(match.re.groups - 1), match.group(match.re.groups)
+    return boxed if boxed is not None else bracket
 
 
 def parse_scores(
@@ -164,7 +189,7 @@ def parse_judgment(text: str, n: int, score_range: tuple[int, int] = DEFAULT_SCO
         principles, critique = split_sections(text)
         return Judgment(principles, critique, None, InvalidReason.MISSING, text)
 
-    content = match.group(1) if match.group(1) is not None else match.group(2)
+    content = _box_content(match)
     scores, reason = parse_scores(content, n, score_range)
     principles, critique = split_sections(_strip_score_label(text[: match.start()]))
     return Judgment(principles, critique, scores, reason, text)

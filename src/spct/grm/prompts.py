@@ -11,11 +11,16 @@ Variants (SPCT.md section 1):
 - ``no_principles`` (ablation): critique and scores only;
 - hinted (rejective sampling): ``hint_best`` names the best response as shown;
 - with a reference answer: ``reference`` is shown to the judge.
+
+The query, reference and responses are untrusted: ``spct.grm.untrusted.neutralise`` rewrites the score lines,
+judge labels and response markers inside them, and the prompt then says so in one line (``NEUTRALISED_NOTE``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from spct.grm.untrusted import NEUTRALISED_NOTE, neutralise
 
 VARIANTS = ("principles", "no_principles")
 
@@ -85,12 +90,20 @@ def build_judge_prompt(
     if hint_best is not None and not 0 <= hint_best < n:
         raise ValueError(f"hint_best={hint_best} is not a shown index in [0, {n})")
     low, high = score_range
+    query, rewritten = neutralise(query)
+    shown = []
+    for response in responses:
+        response, count = neutralise(response)
+        shown.append(response)
+        rewritten += count
     parts = [_intro(n, variant, low, high), _GENERAL_CRITERIA, "#### Conversation Context ####\n" + query.strip()]
     if reference is not None:
+        reference, count = neutralise(reference)
+        rewritten += count
         parts.append("#### Reference Answer ####\n" + reference.strip())
-    parts.append(
-        "#### Responses to be Scored ####\n" + "\n".join(_response_block(i, r) for i, r in enumerate(responses))
-    )
+    parts.append("#### Responses to be Scored ####\n" + "\n".join(_response_block(i, r) for i, r in enumerate(shown)))
+    if rewritten:
+        parts.append(NEUTRALISED_NOTE)
     if hint_best is not None:
         parts.append(f"#### Hint ####\nThe best response is Response {hint_best + 1}.")
     parts.append(_output_format(n, variant, low))

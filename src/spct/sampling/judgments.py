@@ -32,6 +32,7 @@ from spct.grm import (
     unshuffle_scores,
 )
 from spct.grm.prompts import build_judge_prompt
+from spct.grm.untrusted import neutralise
 from spct.records import Record, read_jsonl, write_jsonl_atomic
 from spct.sampling import Sampler, ScoreFormat
 
@@ -273,7 +274,10 @@ def sample_cached(
 def _sample_into(wanted, sampler, settings, cache_path, chunk_size, stamp, desc) -> tuple[list[dict], int]:
     """``sample_cached``'s work, with the cache's lock held."""
     done = {} if cache_path is None else read_cache(cache_path)
-    stamp = stamp or (lambda record: {})
+    user_stamp = stamp or (lambda record: {})
+
+    def stamp(record: Record) -> dict[str, Any]:
+        return {**user_stamp(record), **defence_stamp(record)}
 
     def reuse(record: Record, sample: str | int) -> bool:
         row = done.get((record.id, str(sample)))
@@ -294,6 +298,15 @@ def _sample_into(wanted, sampler, settings, cache_path, chunk_size, stamp, desc)
                 done.update({(row["item_id"], str(row["sample"])): row for row in rows})
                 bar.update(len(chunk))
     return [done[(r.id, str(s))] for r, s in wanted], len(todo)
+
+
+def defence_stamp(record: Record) -> dict[str, int]:
+    """``{"neutralised": count}`` for a record whose texts hold patterns the judge prompt neutralises
+    (``spct.grm.untrusted``), else ``{}``. Rows sampled before the defence lack the key, so exactly these records
+    are judged again on their new prompt, and every other cached row is still reused."""
+    texts = [record.prompt, *record.responses, record.reference or ""]
+    count = sum(neutralise(text)[1] for text in texts)
+    return {"neutralised": count} if count else {}
 
 
 def run_judgments(

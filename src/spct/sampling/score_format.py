@@ -1,7 +1,8 @@
 """The score-format guarantee: every sample ends in a valid score line, even from a weak model.
 
-The model writes its principles and critique freely. The free part ends when the model itself writes
-``Scores:``, when it would stop (EOS), or when its token budget runs out. Then we force the rest of the score
+The model writes its principles and critique freely. The free part ends when the model itself starts a line with
+``Scores:`` (``SCORE_MARKERS``; an echoed "Scores:" in mid-line, e.g. quoting a response, does not end it), when it
+would stop (EOS), or when its token budget runs out. Then we force the rest of the score
 template (``Scores: \\boxed{``) and constrain every following token so that the text can only become ``n``
 integers in the allowed range, separated by commas, closed by ``}``. The scores still come from the model's own
 distribution over the allowed tokens; only the format is guaranteed.
@@ -22,8 +23,11 @@ import torch
 
 from spct.grm.prompts import SCORE_LINE_PREFIX, SCORE_LINE_SUFFIX
 
-# The free part ends when the model writes this itself; the remaining template is then forced.
+# The free part ends when the model writes this itself at a line start; the remaining template is then forced.
 SCORE_MARKER = "Scores:"
+# The line starts that count (markdown a chat model adds included). Each ends with SCORE_MARKER's colon, so the
+# template continues after any of them with SCORE_LINE_PREFIX[len(SCORE_MARKER):].
+SCORE_MARKERS = ("\n" + SCORE_MARKER, "\n**" + SCORE_MARKER, "\nFinal " + SCORE_MARKER, "\n**Final " + SCORE_MARKER)
 _SCORE_BODY_CHARS = set("0123456789, " + SCORE_LINE_SUFFIX)
 
 
@@ -61,6 +65,13 @@ class ScoreFormat:
             return True  # only the closing brace can follow
         return last == "" or self._extends_to_score(last) or self._is_score(last)
 
+    def max_body_chars(self) -> int:
+        """The longest score body (after ``\\boxed{``): ``n`` scores of the range's widest number, ``", "`` between
+        them, the closing brace. Every body token has at least one character, so this bounds its tokens too, for
+        any range (4-digit bounds included)."""
+        width = max(len(str(self.low)), len(str(self.high)))
+        return self.n * width + 2 * (self.n - 1) + len(SCORE_LINE_SUFFIX)
+
     def is_complete_body(self, body: str) -> bool:
         return body.endswith(SCORE_LINE_SUFFIX) and self.is_valid_body_prefix(body)
 
@@ -73,8 +84,16 @@ class ScoreFormat:
         return text is not None and text.isdigit() and str(int(text)) == text and self.low <= int(text) <= self.high
 
     def _extends_to_score(self, prefix: str) -> bool:
-        """Whether some allowed score strictly extends ``prefix`` (e.g. "1" -> "10")."""
-        return any(str(v).startswith(prefix) and str(v) != prefix for v in range(self.low, self.high + 1))
+        """Whether some allowed score strictly extends ``prefix`` (e.g. "1" -> "10"); arithmetic, not a scan of
+        the range, so a wide range (0..100000) costs no more than 1..10."""
+        if not prefix.isdigit() or (prefix.startswith("0") and prefix != "0") or prefix == "0":
+            return prefix == "" and self.high >= 0
+        value = int(prefix)
+        for extra in range(1, len(str(self.high)) - len(prefix) + 1):
+            first, last = value * 10**extra, value * 10**extra + 10**extra - 1
+            if first <= self.high and last >= self.low:
+                return True
+        return False
 
 
 def _strip_one_space(part: str, after_comma: bool) -> str | None:
@@ -156,7 +175,7 @@ class ScoreFormatLogitsProcessor:
             self.free_count[row] += 1
             self.tail[row] = (self.tail[row] + self.tokenizer.decode([token]))[-32:]
             # "in", not "endswith": a token may join the colon with what follows (e.g. ":**").
-            if SCORE_MARKER in self.tail[row]:
+            if any(marker in self.tail[row] for marker in SCORE_MARKERS):
                 self._start_template(row, self.template_after_marker, forced=False)
             elif self.free_count[row] >= self.max_free_tokens:
                 self._start_template(row, self.template_after_budget, forced=True)

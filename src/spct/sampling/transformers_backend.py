@@ -58,9 +58,9 @@ class TransformersSampler:
         self.max_model_len = max_model_len or getattr(model.config, "max_position_embeddings", None)
         self._vocab: ScoreFormatVocab | None = None
 
-    def score_line_budget(self, n: int) -> int:
-        """Tokens the forced score line of ``n`` scores can take at most (template, scores, brace, EOS)."""
-        return _score_line_budget(self.score_vocab, n)
+    def score_line_budget(self, fmt: ScoreFormat) -> int:
+        """Tokens the forced score line of ``fmt`` can take at most (template, scores, brace, EOS)."""
+        return _score_line_budget(self.score_vocab, fmt)
 
     @property
     def score_vocab(self) -> ScoreFormatVocab:
@@ -114,7 +114,7 @@ class TransformersSampler:
     def _fitting(self, unique, lengths: list[int], max_new_tokens: int) -> list[int]:
         """Indices of the distinct prompts that leave room in the context for their whole token budget."""
         budgets = [
-            max_new_tokens + (0 if fmt is None else _score_line_budget(self.score_vocab, fmt.n)) for _, fmt in unique
+            max_new_tokens + (0 if fmt is None else _score_line_budget(self.score_vocab, fmt)) for _, fmt in unique
         ]
         return fitting_prompts(lengths, budgets, self.max_model_len)
 
@@ -158,7 +158,7 @@ class TransformersSampler:
                 self.score_vocab, row_formats, prompt_length, temperature, max_new_tokens, seed
             )
             processors.append(guarantee)
-            max_new_tokens += _score_line_budget(self.score_vocab, max(f.n for f in formats))
+            max_new_tokens += max(_score_line_budget(self.score_vocab, f) for f in formats)
         sampling = dict(do_sample=True, temperature=temperature, top_p=1.0, top_k=0) if temperature > 0 else {}
         output = self.model.generate(
             input_ids=input_ids,
@@ -200,9 +200,9 @@ class TransformersSampler:
         return cache
 
 
-def _score_line_budget(vocab: ScoreFormatVocab, n: int) -> int:
-    """Tokens the forced template + n scores + closing brace + EOS can take at most."""
-    return len(vocab.template_after_budget) + 4 * n + 2
+def _score_line_budget(vocab: ScoreFormatVocab, fmt: ScoreFormat) -> int:
+    """Tokens the forced template + the score body (``ScoreFormat.max_body_chars``) + EOS can take at most."""
+    return len(vocab.template_after_budget) + fmt.max_body_chars() + 1
 
 
 def _until_stop(ids: list[int], stop_ids: list[int]) -> list[int]:

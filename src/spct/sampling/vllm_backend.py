@@ -6,9 +6,9 @@ The engine's settings for each device live in ``engine_args`` (each CPU setting 
 engine only for what a real one cannot be made to do on demand (e.g. a stop string matched at a given sample).
 
 The score-format guarantee runs as two requests: phase 1 samples the free text (principles + critique) and
-stops at ``Scores:``, at EOS or at the budget; phase 2 continues each sample from ``... Scores: \\boxed{``
-with a regular expression (vLLM structured outputs) that only admits ``n`` in-range integers. Prefix caching
-makes phase 2 cost little more than the score tokens.
+stops at ``Scores:`` starting a line (``SCORE_MARKERS``), at EOS or at the budget; phase 2 continues each sample
+from ``... Scores: \\boxed{`` with a regular expression (vLLM structured outputs) that only admits ``n`` in-range
+integers. Prefix caching makes phase 2 cost little more than the score tokens.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from spct.device import cpu_has_bf16
 from spct.grm.prompts import SCORE_LINE_PREFIX
 from spct.sampling.base import TOO_LONG, Generation, fitting_prompts, render_chat
-from spct.sampling.score_format import SCORE_MARKER, ScoreFormat
+from spct.sampling.score_format import SCORE_MARKER, SCORE_MARKERS, ScoreFormat
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +112,9 @@ class VLLMSampler:
         lengths = [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
         if score_formats is None:
             budgets = [max_new_tokens] * len(texts)
-        else:  # phase 2 adds the score template and at most 4 tokens per score, the brace and EOS
+        else:  # phase 2 adds the score template and the score body (one token per character at most) and EOS
             line = len(self.tokenizer.encode("\n" + SCORE_LINE_PREFIX, add_special_tokens=False))
-            budgets = [max_new_tokens + line + 4 * f.n + 2 for f in score_formats]
+            budgets = [max_new_tokens + line + _body_tokens(f) for f in score_formats]
         return fitting_prompts(lengths, budgets, self.max_model_len)
 
     def _generate(self, texts, n, temperature, max_new_tokens, score_formats, seed) -> list[list[Generation]]:
@@ -128,7 +128,7 @@ class VLLMSampler:
                     temperature=temperature,
                     max_tokens=max_new_tokens,
                     seed=seed + i,
-                    stop=[SCORE_MARKER] if guaranteed else None,
+                    stop=list(SCORE_MARKERS) if guaranteed else None,
                 )
                 for i in range(len(texts))
             ],
@@ -144,16 +144,17 @@ class VLLMSampler:
         requests, keys = [], []
         for i, samples in enumerate(free):
             for j, (text, _, _, stop_reason) in enumerate(samples):
-                # vLLM leaves the matched stop string ("Scores:") out of the text, so it is written back here.
-                wrote_marker = stop_reason == SCORE_MARKER
-                head = text + (SCORE_LINE_PREFIX if wrote_marker else "\n" + SCORE_LINE_PREFIX)
+                # vLLM leaves the matched stop string ("\nScores:") out of the text, so it is written back here.
+                wrote_marker = stop_reason in SCORE_MARKERS
+                rest = SCORE_LINE_PREFIX[len(SCORE_MARKER) :]
+                head = text + (stop_reason + rest if wrote_marker else "\n" + SCORE_LINE_PREFIX)
                 requests.append((texts[i] + head, score_formats[i]))
                 keys.append((i, j, head, not wrote_marker))
         outputs = self.llm.generate(
             [prompt for prompt, _ in requests],
             [
                 self.make_params(
-                    n=1, temperature=temperature, max_tokens=4 * fmt.n + 2, seed=seed + k, regex=fmt.body_regex()
+                    n=1, temperature=temperature, max_tokens=_body_tokens(fmt), seed=seed + k, regex=fmt.body_regex()
                 )
                 for k, (_, fmt) in enumerate(requests)
             ],
@@ -165,6 +166,11 @@ class VLLMSampler:
             free_tokens = free[i][j][1]
             results[i][j] = Generation(head + body.text, free_tokens + len(body.token_ids), forced)
         return results
+
+
+def _body_tokens(fmt: ScoreFormat) -> int:
+    """Phase 2's token budget: the longest score body of ``fmt``'s range (1 token per character at most) and EOS."""
+    return fmt.max_body_chars() + 1
 
 
 def engine_max_model_len(llm) -> int | None:

@@ -199,7 +199,7 @@ def guaranteed_rollouts(rows: list[dict], config: GRPOStageConfig):
             samplers[id(policy)] = TransformersSampler.from_model(policy, trainer.processing_class)
         sampler = samplers[id(policy)]
         sampler.batch_size = len(messages)  # all of this step's rollouts decode together
-        free_budget = config.max_completion_length - max(sampler.score_line_budget(f.n) for f in score_formats)
+        free_budget = config.max_completion_length - max(sampler.score_line_budget(f) for f in score_formats)
         if free_budget < 1:
             raise ValueError(
                 f"grpo.max_completion_length={config.max_completion_length} leaves no room before the score line"
