@@ -16,6 +16,7 @@ from typing import Any
 
 from spct import tracking
 from spct.records import read_jsonl, read_records, write_json_atomic, write_jsonl_atomic, write_records
+from spct.training.curves import CURVES_FILE
 
 log = logging.getLogger(__name__)
 
@@ -285,7 +286,7 @@ def rft(
     params = {"rft_data": data_kind, "rft": config}
     with tracking.stage_run("rft", tags.get("model"), mlflow_config, tags, params, trainer=True) as log_to_run:
         summary = train_rft(base_model, selected, out_dir, RFTConfig(**config), report_to="mlflow")
-        log_to_run({"examples": summary["examples"]})
+        log_to_run({"examples": summary["examples"]}, [Path(out_dir) / CURVES_FILE])
     return summary
 
 
@@ -313,11 +314,9 @@ def grpo(
     records = [r for r in hash_ordered(read_records(train_path)) if r.id not in too_easy][:max_items]
     rows = rl_dataset_rows(records, JudgeSettings.for_training(judge_config, training_config))
     params, inputs = {"grpo": config, "too_easy_dropped": len(too_easy)}, {"train": train_path}
-    with tracking.stage_run(
-        "grpo", tags.get("model"), mlflow_config, tags, params, inputs, trainer=True
-    ) as log_to_run:
+    with tracking.stage_run("grpo", tags.get("model"), mlflow_config, tags, params, inputs, trainer=True) as log_run:
         summary = train_grpo(init_model, rows, out_dir, GRPOStageConfig(**options), report_to="mlflow")
-        log_to_run({"prompts": summary["prompts"]})
+        log_run({"prompts": summary["prompts"]}, [Path(out_dir) / CURVES_FILE])
     return summary
 
 
@@ -370,7 +369,8 @@ def meta_rm(
     examples = label_trajectories([records[row["item_id"]] for row in rows], rows, **options)
     with tracking.stage_run("meta_rm", None, mlflow_config, tags, {"meta_rm": config}, trainer=True) as log_to_run:
         result = train_meta_rm(base_model, examples, out_dir, report_to="mlflow", **meta_rm_options(config))
-        log_to_run({k: v for k, v in result.items() if isinstance(v, (int, float))}, prefix="meta_rm/")
+        numbers = {k: v for k, v in result.items() if isinstance(v, (int, float))}
+        log_to_run(numbers, [Path(out_dir) / CURVES_FILE], prefix="meta_rm/")
     return result
 
 
