@@ -16,7 +16,6 @@ from typing import Any
 
 from spct import tracking
 from spct.records import read_jsonl, read_records, write_json_atomic, write_jsonl_atomic, write_records
-from spct.training.curves import CURVES_FILE
 
 log = logging.getLogger(__name__)
 
@@ -277,12 +276,12 @@ def rft(
     tags: Mapping[str, str],
 ) -> dict:
     """Rejective fine-tuning on the accepted trajectories (``data_kind``: all, hinted or nonhinted)."""
+    from spct.training.curves import CURVES_FILE
     from spct.training.rejective_sampling import filter_sft_rows
     from spct.training.rft import RFTConfig, train_rft
 
-    rows = read_jsonl(sft_path)
     selected = Path(out_dir).with_name(Path(out_dir).name + ".sft.jsonl")
-    write_jsonl_atomic(selected, filter_sft_rows(rows, data_kind))
+    write_jsonl_atomic(selected, filter_sft_rows(read_jsonl(sft_path), data_kind))
     params = {"rft_data": data_kind, "rft": config}
     with tracking.stage_run("rft", tags.get("model"), mlflow_config, tags, params, trainer=True) as log_to_run:
         summary = train_rft(base_model, selected, out_dir, RFTConfig(**config), report_to="mlflow")
@@ -304,6 +303,7 @@ def grpo(
     """GRPO with the Eq. 11 reward on training items the base model does not already get right N_RFT/N_RFT."""
     from spct.data.selection import hash_ordered
     from spct.sampling.judgments import JudgeSettings
+    from spct.training.curves import CURVES_FILE
     from spct.training.grpo import GRPOStageConfig, rl_dataset_rows, train_grpo
 
     too_easy = {s["item_id"] for s in read_jsonl(item_stats_path) if s["too_easy"]}
@@ -359,6 +359,7 @@ def meta_rm(
 ) -> dict:
     """Train the meta RM with BCE on Eq. 10-labelled trajectories; reports held-out ROC-AUC."""
     from spct.sampling.judgments import read_judgments
+    from spct.training.curves import CURVES_FILE
     from spct.training.meta_rm import label_trajectories, meta_rm_options, train_meta_rm
     from spct.training.meta_rm_scoring import text_options
 
@@ -369,8 +370,7 @@ def meta_rm(
     examples = label_trajectories([records[row["item_id"]] for row in rows], rows, **options)
     with tracking.stage_run("meta_rm", None, mlflow_config, tags, {"meta_rm": config}, trainer=True) as log_to_run:
         result = train_meta_rm(base_model, examples, out_dir, report_to="mlflow", **meta_rm_options(config))
-        numbers = {k: v for k, v in result.items() if isinstance(v, (int, float))}
-        log_to_run(numbers, [Path(out_dir) / CURVES_FILE], prefix="meta_rm/")
+        log_to_run(result, [Path(out_dir) / CURVES_FILE], prefix="meta_rm/")  # its numbers only
     return result
 
 

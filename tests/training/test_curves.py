@@ -6,7 +6,14 @@ import io
 
 import pytest
 
-from spct.training.curves import curve_fields, curve_summary, plot_curves, rolling_mean, step_history
+from spct.training.curves import (
+    curve_fields,
+    curve_summary,
+    curves_markdown,
+    plot_curves,
+    rolling_mean,
+    step_history,
+)
 from spct.training.grpo import GRPO_CURVES
 from spct.training.meta_rm import META_RM_CURVES
 from spct.training.rft import RFT_CURVES
@@ -132,3 +139,22 @@ def test_curve_fields_are_what_the_summary_json_and_png_hold():
     assert list(fields) == ["curve_summary", "history"]
     assert len(fields["history"]) == 8 and fields["curve_summary"]["reward"]["change"] == 1.5
     assert _png_size(png)[0] > 0
+
+
+def test_report_section_lists_each_model_s_summary_and_links_its_plot(tmp_path):
+    import json
+
+    fields, png = curve_fields(LOG_HISTORY, GRPO_CURVES, "GRPO")
+    spct = tmp_path / "results" / "exp" / "models" / "spct"
+    spct.mkdir(parents=True)
+    (spct / "training.json").write_text(json.dumps({"stage": "grpo", **fields}))
+    (spct / "training_curves.png").write_bytes(png)
+    meta = tmp_path / "results" / "exp" / "models" / "meta_rm"
+    meta.mkdir()
+    (meta / "meta_rm.json").write_text(json.dumps({"metrics": {}}))  # trained before curves existed: no rows
+    report_dir = tmp_path / "results" / "exp" / "report" / "default"
+    text = curves_markdown({"spct": spct / "training.json", "meta_rm": meta / "meta_rm.json"}, report_dir)
+    assert "| spct | reward | 8 | -1 | 0.5 | 1.5 |" in text
+    assert "| spct | accuracy | 7 | 0 | 0.75 | 0.75 |" in text
+    assert "![spct training curves](../../models/spct/training_curves.png)" in text
+    assert "meta_rm" not in text

@@ -13,8 +13,11 @@ reward, or no KL term) is left out of both, not shown empty.
 from __future__ import annotations
 
 import io
+import json
 import math
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 CURVES_FILE = "training_curves.png"
@@ -124,3 +127,20 @@ def curve_fields(log_history: Sequence[Mapping[str, Any]], curves: Curves, title
     """``({"curve_summary", "history"}, PNG bytes)`` of a run: what its summary JSON and ``CURVES_FILE`` hold."""
     history = step_history(log_history)
     return {"curve_summary": curve_summary(history, curves), "history": history}, plot_curves(history, curves, title)
+
+
+def curves_markdown(summary_paths: Mapping[str, str | Path], markdown_dir: str | Path) -> str:
+    """A report section: per trained model ``{name: its training.json or meta_rm.json}``, the ``curve_summary``
+    rows and its ``training_curves.png`` (linked relative to ``markdown_dir``, where the report is written)."""
+    lines = ["## Training curves", "", "Mean of the first and the last quarter of the logged steps, per metric.", ""]
+    lines += ["| model | metric | steps | first quarter | last quarter | change |", "|---|---|---:|---:|---:|---:|"]
+    images = []
+    for model, path in summary_paths.items():
+        summary = json.loads(Path(path).read_text()).get("curve_summary", {})
+        for name, row in summary.items():
+            means = (row["first_quarter_mean"], row["last_quarter_mean"], row["change"])
+            lines.append(f"| {model} | {name} | {row['steps']} | " + " | ".join(f"{v:.4g}" for v in means) + " |")
+        png = Path(path).with_name(CURVES_FILE)
+        if png.is_file():
+            images += [f"![{model} training curves]({os.path.relpath(png, markdown_dir)})", ""]
+    return "\n".join([*lines, "", *images])

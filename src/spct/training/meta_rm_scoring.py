@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from spct.device import native_bf16
-from spct.evaluation.official import roc_auc
 from spct.grm import DEFAULT_SCORE_RANGE, apply_permutation
 from spct.grm.prompts import build_judge_prompt
 from spct.records import Record, read_records, write_json_atomic
@@ -234,6 +233,8 @@ def write_meta_scores(
 def heldout_metrics(logits: Sequence[float], labels: Sequence[float]) -> dict[str, Any]:
     """Accuracy at probability 0.5 and ROC-AUC of the meta RM's held-out ``logits`` against their 0/1 ``labels``
     (``heldout_auc_note`` says why an AUC is missing)."""
+    from spct.evaluation.official import roc_auc  # lazily: scoring alone never needs it
+
     positives = sum(1 for y in labels if y == 1.0)
     metrics: dict[str, Any] = {"heldout_auc": None, "heldout_auc_note": None, "heldout_accuracy": None}
     if not labels:
