@@ -7,6 +7,7 @@ import io
 import pytest
 
 from spct.training.curves import (
+    MODEL_SUMMARY_FILES,
     curve_fields,
     curve_summary,
     curves_markdown,
@@ -144,17 +145,26 @@ def test_curve_fields_are_what_the_summary_json_and_png_hold():
 def test_report_section_lists_each_model_s_summary_and_links_its_plot(tmp_path):
     import json
 
+    from spct.training.checkpoints import TRAINING_FILE
+    from spct.training.meta_rm_scoring import META_RM_FILE
+
+    assert MODEL_SUMMARY_FILES == (TRAINING_FILE, META_RM_FILE)
     fields, png = curve_fields(LOG_HISTORY, GRPO_CURVES, "GRPO")
-    spct = tmp_path / "results" / "exp" / "models" / "spct"
-    spct.mkdir(parents=True)
-    (spct / "training.json").write_text(json.dumps({"stage": "grpo", **fields}))
-    (spct / "training_curves.png").write_bytes(png)
-    meta = tmp_path / "results" / "exp" / "models" / "meta_rm"
-    meta.mkdir()
-    (meta / "meta_rm.json").write_text(json.dumps({"metrics": {}}))  # trained before curves existed: no rows
-    report_dir = tmp_path / "results" / "exp" / "report" / "default"
-    text = curves_markdown({"spct": spct / "training.json", "meta_rm": meta / "meta_rm.json"}, report_dir)
+    models = tmp_path / "results" / "exp" / "models"
+    (models / "spct").mkdir(parents=True)
+    (models / "spct" / TRAINING_FILE).write_text(json.dumps({"stage": "grpo", **fields}))
+    (models / "spct" / "training_curves.png").write_bytes(png)
+    meta_fields, meta_png = curve_fields([{"loss": 0.7, "train_accuracy": 0.5, "step": 1}], META_RM_CURVES, "meta RM")
+    (models / "meta_rm").mkdir()
+    (models / "meta_rm" / META_RM_FILE).write_text(json.dumps({"metrics": {}, **meta_fields}))
+    (models / "meta_rm" / "training_curves.png").write_bytes(meta_png)
+    (models / "old").mkdir()
+    (models / "old" / TRAINING_FILE).write_text(json.dumps({"stage": "rft"}))  # trained before curves existed
+    report_dir = tmp_path / "results" / "exp" / "report" / "main"
+    text = curves_markdown([models / "spct", models / "meta_rm", models / "old"], report_dir)
     assert "| spct | reward | 8 | -1 | 0.5 | 1.5 |" in text
     assert "| spct | accuracy | 7 | 0 | 0.75 | 0.75 |" in text
+    assert "| meta_rm | accuracy | 1 | 0.5 | 0.5 | 0 |" in text
     assert "![spct training curves](../../models/spct/training_curves.png)" in text
-    assert "meta_rm" not in text
+    assert "![meta_rm training curves](../../models/meta_rm/training_curves.png)" in text
+    assert "| old |" not in text and "old training curves" not in text

@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 CURVES_FILE = "training_curves.png"
+# The summary JSON beside the model that holds the curves: checkpoints.TRAINING_FILE (RFT, GRPO) and
+# meta_rm_scoring.META_RM_FILE (the meta RM), named here so that a report reads them without importing the trainers.
+MODEL_SUMMARY_FILES = ("training.json", "meta_rm.json")
 Curves = Sequence[tuple[str, str]]
 
 # Keys of the Trainer's end-of-training row (``Trainer._finalize_training``): run totals, not a step.
@@ -129,18 +132,21 @@ def curve_fields(log_history: Sequence[Mapping[str, Any]], curves: Curves, title
     return {"curve_summary": curve_summary(history, curves), "history": history}, plot_curves(history, curves, title)
 
 
-def curves_markdown(summary_paths: Mapping[str, str | Path], markdown_dir: str | Path) -> str:
-    """A report section: per trained model ``{name: its training.json or meta_rm.json}``, the ``curve_summary``
-    rows and its ``training_curves.png`` (linked relative to ``markdown_dir``, where the report is written)."""
+def curves_markdown(model_dirs: Sequence[str | Path], markdown_dir: str | Path) -> str:
+    """A report section: per trained model folder (named by the folder), the ``curve_summary`` rows of its summary
+    JSON (``MODEL_SUMMARY_FILES``) and its ``training_curves.png``, linked relative to ``markdown_dir`` (where the
+    report is written). A folder trained before curves existed adds no row and no image."""
     lines = ["## Training curves", "", "Mean of the first and the last quarter of the logged steps, per metric.", ""]
     lines += ["| model | metric | steps | first quarter | last quarter | change |", "|---|---|---:|---:|---:|---:|"]
     images = []
-    for model, path in summary_paths.items():
-        summary = json.loads(Path(path).read_text()).get("curve_summary", {})
+    for folder in map(Path, model_dirs):
+        path = next((folder / name for name in MODEL_SUMMARY_FILES if (folder / name).is_file()), None)
+        summary = json.loads(path.read_text()).get("curve_summary", {}) if path else {}
         for name, row in summary.items():
             means = (row["first_quarter_mean"], row["last_quarter_mean"], row["change"])
-            lines.append(f"| {model} | {name} | {row['steps']} | " + " | ".join(f"{v:.4g}" for v in means) + " |")
-        png = Path(path).with_name(CURVES_FILE)
-        if png.is_file():
-            images += [f"![{model} training curves]({os.path.relpath(png, markdown_dir)})", ""]
+            lines.append(
+                f"| {folder.name} | {name} | {row['steps']} | " + " | ".join(f"{v:.4g}" for v in means) + " |"
+            )
+        if summary and (folder / CURVES_FILE).is_file():
+            images += [f"![{folder.name} training curves]({os.path.relpath(folder / CURVES_FILE, markdown_dir)})", ""]
     return "\n".join([*lines, "", *images])
