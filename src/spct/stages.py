@@ -276,16 +276,16 @@ def rft(
     tags: Mapping[str, str],
 ) -> dict:
     """Rejective fine-tuning on the accepted trajectories (``data_kind``: all, hinted or nonhinted)."""
+    from spct.training.curves import CURVES_FILE
     from spct.training.rejective_sampling import filter_sft_rows
     from spct.training.rft import RFTConfig, train_rft
 
-    rows = read_jsonl(sft_path)
     selected = Path(out_dir).with_name(Path(out_dir).name + ".sft.jsonl")
-    write_jsonl_atomic(selected, filter_sft_rows(rows, data_kind))
+    write_jsonl_atomic(selected, filter_sft_rows(read_jsonl(sft_path), data_kind))
     params = {"rft_data": data_kind, "rft": config}
     with tracking.stage_run("rft", tags.get("model"), mlflow_config, tags, params, trainer=True) as log_to_run:
         summary = train_rft(base_model, selected, out_dir, RFTConfig(**config), report_to="mlflow")
-        log_to_run({"examples": summary["examples"]})
+        log_to_run({"examples": summary["examples"]}, [Path(out_dir) / CURVES_FILE])
     return summary
 
 
@@ -303,6 +303,7 @@ def grpo(
     """GRPO with the Eq. 11 reward on training items the base model does not already get right N_RFT/N_RFT."""
     from spct.data.selection import hash_ordered
     from spct.sampling.judgments import JudgeSettings
+    from spct.training.curves import CURVES_FILE
     from spct.training.grpo import GRPOStageConfig, rl_dataset_rows, train_grpo
 
     too_easy = {s["item_id"] for s in read_jsonl(item_stats_path) if s["too_easy"]}
@@ -313,11 +314,9 @@ def grpo(
     records = [r for r in hash_ordered(read_records(train_path)) if r.id not in too_easy][:max_items]
     rows = rl_dataset_rows(records, JudgeSettings.for_training(judge_config, training_config))
     params, inputs = {"grpo": config, "too_easy_dropped": len(too_easy)}, {"train": train_path}
-    with tracking.stage_run(
-        "grpo", tags.get("model"), mlflow_config, tags, params, inputs, trainer=True
-    ) as log_to_run:
+    with tracking.stage_run("grpo", tags.get("model"), mlflow_config, tags, params, inputs, trainer=True) as log_run:
         summary = train_grpo(init_model, rows, out_dir, GRPOStageConfig(**options), report_to="mlflow")
-        log_to_run({"prompts": summary["prompts"]})
+        log_run({"prompts": summary["prompts"]}, [Path(out_dir) / CURVES_FILE])
     return summary
 
 
@@ -360,6 +359,7 @@ def meta_rm(
 ) -> dict:
     """Train the meta RM with BCE on Eq. 10-labelled trajectories; reports held-out ROC-AUC."""
     from spct.sampling.judgments import read_judgments
+    from spct.training.curves import CURVES_FILE
     from spct.training.meta_rm import label_trajectories, meta_rm_options, train_meta_rm
     from spct.training.meta_rm_scoring import text_options
 
@@ -370,7 +370,7 @@ def meta_rm(
     examples = label_trajectories([records[row["item_id"]] for row in rows], rows, **options)
     with tracking.stage_run("meta_rm", None, mlflow_config, tags, {"meta_rm": config}, trainer=True) as log_to_run:
         result = train_meta_rm(base_model, examples, out_dir, report_to="mlflow", **meta_rm_options(config))
-        log_to_run({k: v for k, v in result.items() if isinstance(v, (int, float))}, prefix="meta_rm/")
+        log_to_run(result, [Path(out_dir) / CURVES_FILE], prefix="meta_rm/")  # its numbers only
     return result
 
 

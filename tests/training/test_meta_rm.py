@@ -257,10 +257,16 @@ def test_second_call_resumes_from_the_checkpoint(data, tiny_model_dir, tmp_path)
     assert state["global_step"] == 4
     logged = [entry["step"] for entry in state["log_history"] if "loss" in entry]
     assert logged == [1, 2, 3, 4]  # steps 1-2 came from the first call's checkpoint, not a fresh start
-    assert json.loads((out / "meta_rm.json").read_text())["metrics"]["global_step"] == 4
+    saved = json.loads((out / "meta_rm.json").read_text())
+    assert saved["metrics"]["global_step"] == 4
+    # the history spans both calls, with the batches' train accuracy beside the loss at every logged step
+    assert [row["step"] for row in saved["history"]] == [1, 2, 3, 4]
+    assert all(0.0 <= row["train_accuracy"] <= 1.0 and row["loss"] > 0 for row in saved["history"])
+    assert set(saved["curve_summary"]) == {"loss", "accuracy"} and (out / "training_curves.png").is_file()
     # a checkpoint that already reached max_steps is used as is (the Trainer alone would take a 5th step)
     again = train_meta_rm(tiny_model_dir, data[2], out, max_steps=4, **kwargs)
     assert again["resumed_from_step"] == 4 and again["global_step"] == 4 and again["train_loss"] > 0
+    assert [row["step"] for row in json.loads((out / "meta_rm.json").read_text())["history"]] == [1, 2, 3, 4]
     assert not (ckpts / "checkpoint-5").exists()
     # a run on other data must not pick up these checkpoints
     third = train_meta_rm(tiny_model_dir, data[2][:-1], out, max_steps=1, **kwargs)

@@ -44,8 +44,8 @@ def test_grm_reward_in_a_real_grpo_step(tiny_model_dir, tmp_path):
     summary = train_policy(
         str(tiny_model_dir), ["Name a color.", "What is 2 + 2?"], reward, tmp_path / "policy", config, "none"
     )
-    assert summary["global_step"] == 2 and len(summary["steps"]) == 2
-    assert all(0.0 <= step["reward"] <= 1.0 for step in summary["steps"])
+    assert summary["global_step"] == 2 and len(summary["history"]) == 2
+    assert all(0.0 <= step["reward"] <= 1.0 for step in summary["history"])
     assert reward.calls == 2
     assert [len(result["mean_scores"]) for result in reward.last_results] == [2, 2]  # one query per group of G
     history = json.loads((tmp_path / "policy" / "training.json").read_text())
@@ -79,7 +79,7 @@ def test_before_after_and_report_files(tiny_model_dir, tmp_path):
         "prompts": 2,
         "global_step": 2,
         "final_reward": 0.4,
-        "steps": [{"step": 1, "reward": 0.3}, {"step": 2, "reward": 0.4}],
+        "history": [{"step": 1, "reward": 0.3}, {"step": 2, "reward": 0.4}],
     }
     metrics = write_outputs(tmp_path, summary, comparison, PolicyRLConfig(), "snakemake policy_rl")
     assert metrics["win_rate"] == comparison["win_rate"]

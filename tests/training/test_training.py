@@ -224,6 +224,12 @@ def test_rft_steps_change_the_weights(tiny_model_dir, sft_file, tmp_path):
     assert _changed(_weights(tiny_model_dir), _weights(tmp_path / "rft"))
     trained = json.loads((tmp_path / "rft" / "training.json").read_text())
     assert trained["examples"] == 8 and trained["examples_too_long"] == 0
+    # TRL's SFT log history, one row per step (logging_steps=1), without its end-of-training row
+    assert [row["step"] for row in trained["history"]] == [1, 2]
+    assert all({"loss", "mean_token_accuracy", "entropy", "num_tokens"} <= row.keys() for row in trained["history"])
+    assert set(trained["curve_summary"]) == {"loss", "token_accuracy"}
+    assert trained["curve_summary"]["loss"]["first_quarter_mean"] == trained["history"][0]["loss"]
+    assert (tmp_path / "rft" / "training_curves.png").stat().st_size > 1000
 
 
 @pytest.mark.slow
@@ -266,6 +272,15 @@ def test_grpo_steps_change_the_weights_and_resume_after_a_kill(tiny_model_dir, t
     state = json.loads((tmp_path / "grpo.checkpoints" / "checkpoint-3" / "trainer_state.json").read_text())
     assert [entry["step"] for entry in state["log_history"] if "reward" in entry] == [1, 2, 3]
     assert all(entry["rewards/eq11_reward/mean"] == -1.0 for entry in state["log_history"] if "reward" in entry)
+    # The resumed run's history holds the steps of both calls (TRL restores log_history from trainer_state.json)
+    trained = json.loads((out / "training.json").read_text())
+    assert [row["step"] for row in second["history"]] == [row["step"] for row in trained["history"]] == [1, 2, 3]
+    assert trained["history"][:2] == first["history"]
+    assert all(
+        {"reward", "reward_std", "kl", "loss", "rewards/eq11_reward/mean"} <= r.keys() for r in trained["history"]
+    )
+    assert trained["curve_summary"]["reward"]["steps"] == 3
+    assert (out / "training_curves.png").stat().st_size > 1000
 
 
 GRPO_RUNNER = """
@@ -341,6 +356,12 @@ def test_grpo_with_guaranteed_rollouts_learns_from_eq11_alone(tiny_model_dir, tm
     assert all(entry["rewards/parse_rate/mean"] == 1.0 for entry in logged)
     assert all(entry["completions/max_length"] <= 24 for entry in logged)
     assert summary["steps_with_reward_variance"] >= 1
-    assert all(0.0 <= step["groups_with_reward_variance"] <= 1.0 for step in summary["steps"])
-    assert any(step["loss"] != 0.0 for step in summary["steps"])
+    history = json.loads((out / "training.json").read_text())["history"]
+    assert [row["step"] for row in history] == [1, 2]
+    assert all(0.0 <= step["frac_reward_zero_std"] <= 1.0 for step in history)
+    assert any(step["loss"] != 0.0 for step in history)
+    # Eq. 11 is the only weighted reward, so reward = rewards/eq11_reward/mean = 2 * accuracy - 1
+    assert all(step["reward"] == pytest.approx(2 * step["rewards/accuracy/mean"] - 1) for step in history)
+    curves = json.loads((out / "training.json").read_text())["curve_summary"]
+    assert set(curves) == {"reward", "accuracy", "parse_rate", "kl"} and curves["parse_rate"]["last_quarter_mean"] == 1
     assert _changed(_weights(tiny_model_dir), _weights(out)), "GRPO took no effective step"

@@ -84,6 +84,9 @@ def test_all_trains_evaluates_and_tracks_every_stage(finished_run):
     assert all("ablation" in run.data.tags for run in runs)
     grpo_run = next(run for run in runs if run.data.tags.get("stage") == "grpo")
     assert {"reward", "kl", "rewards/parse_rate/mean", "rewards/accuracy/mean"} <= set(grpo_run.data.metrics)
+    for stage in ("rft", "grpo", "meta_rm"):  # each training stage's curves, beside its model and in its run
+        run = next(run for run in runs if run.data.tags.get("stage") == stage)
+        assert "training_curves.png" in {a.path for a in client.list_artifacts(run.info.run_id)}, stage
     report_run = next(run for run in runs if run.data.tags.get("stage") == "report")
     assert any(key.startswith("spct/metarm_at_2/") for key in report_run.data.metrics)
 

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from spct.training.curves import CURVES_FILE
+
 log = logging.getLogger(__name__)
 
 TRAINING_FILE = "training.json"
@@ -71,9 +73,9 @@ def replace_dir(tmp_dir: Path, out_dir: Path) -> None:
         shutil.rmtree(old)
 
 
-def publish_model_dir(trainer, out_dir: str | Path, files: Mapping[str, str], merged_model=None) -> Path:
-    """Save what ``trainer`` trained (model, tokenizer) and ``files`` (name -> text) into ``<out_dir>.tmp``, then
-    put that folder in place of ``out_dir`` (``replace_dir``).
+def publish_model_dir(trainer, out_dir: str | Path, files: Mapping[str, str | bytes], merged_model=None) -> Path:
+    """Save what ``trainer`` trained (model, tokenizer) and ``files`` (name -> text or bytes) into ``<out_dir>.tmp``,
+    then put that folder in place of ``out_dir`` (``replace_dir``).
 
     Every process of a multi-GPU run calls this: under DeepSpeed ZeRO-3 ``trainer.save_model`` gathers the sharded
     weights from all ranks, and only the main process writes and renames. ``merged_model`` (LoRA merged into its
@@ -91,14 +93,18 @@ def publish_model_dir(trainer, out_dir: str | Path, files: Mapping[str, str], me
         merged_model.save_pretrained(tmp, safe_serialization=True)
         trainer.processing_class.save_pretrained(tmp)
     if main:
-        for name, text in files.items():
-            (tmp / name).write_text(text)
+        for name, content in files.items():
+            (tmp / name).write_bytes(content if isinstance(content, bytes) else content.encode())
         replace_dir(tmp, out_dir)
     trainer.accelerator.wait_for_everyone()
     return out_dir
 
 
-def publish_trained(trainer, out_dir: str | Path, summary: dict[str, Any], merged_model=None) -> Path:
-    """``publish_model_dir`` with the run's ``summary`` as ``training.json`` (RFT and GRPO)."""
+def publish_trained(
+    trainer, out_dir: str | Path, summary: dict[str, Any], curves_png: bytes, merged_model=None
+) -> Path:
+    """``publish_model_dir`` with the run's ``summary`` as ``training.json`` and its curves (``spct.training.curves``)
+    as ``training_curves.png`` (RFT and GRPO)."""
     text = json.dumps(summary, indent=2, default=str) + "\n"
-    return publish_model_dir(trainer, out_dir, {TRAINING_FILE: text}, merged_model=merged_model)
+    files = {TRAINING_FILE: text, CURVES_FILE: curves_png}
+    return publish_model_dir(trainer, out_dir, files, merged_model=merged_model)

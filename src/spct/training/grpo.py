@@ -7,7 +7,8 @@ format instead. TRL's defaults differ from the paper (beta 0.0, loss "dapo", 8 g
 value is set explicitly here and checked by tests/test_training.py.
 
 Two zero-weight "rewards" are logged beside Eq. 11 so MLflow shows accuracy and parse rate per step:
-TRL logs every reward function's mean as ``rewards/<name>/mean``.
+TRL logs every reward function's mean as ``rewards/<name>/mean``. The same per-step rows go into ``training.json``
+(``history``, ``curve_summary``) and ``training_curves.png`` in the model folder (``spct.training.curves``).
 
 Rollouts with the score-format guarantee (``guarantee_score_format``, on for the embedded default): a weak model
 never writes a parseable score line, so every reward is -1, every group advantage is zero and GRPO learns nothing.
@@ -34,6 +35,7 @@ from spct.sampling import ScoreFormat
 from spct.sampling.base import fitting_indices, render_chat, vllm_available
 from spct.sampling.judgments import JudgeSettings, build_sample_prompt
 from spct.training.checkpoints import checkpoint_dir, last_checkpoint, publish_trained, shared_trainer_args
+from spct.training.curves import curve_fields
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +146,14 @@ def accuracy(completions, n, best_shown, label, score_low, score_high, **kwargs)
 
 REWARD_FUNCS = [eq11_reward, parse_rate, accuracy]
 REWARD_WEIGHTS = [1.0, 0.0, 0.0]
+# training.json's curve_summary and training_curves.png (spct.training.curves): TRL logs each reward function's mean
+# as rewards/<name>/mean and their weighted sum (Eq. 11 alone here) as reward.
+GRPO_CURVES = (
+    ("reward", "reward"),
+    ("accuracy", "rewards/accuracy/mean"),
+    ("parse_rate", "rewards/parse_rate/mean"),
+    ("kl", "kl"),
+)
 
 
 def grpo_config(
@@ -268,7 +278,8 @@ def train_grpo(
         processing_class=tokenizer,
     )
     result = trainer.train(resume_from_checkpoint=last_checkpoint(ckpts))
-    steps = step_log(trainer.state.log_history)
+    curves, png = curve_fields(trainer.state.log_history, GRPO_CURVES, "GRPO")
+    rewards = [step["reward"] for step in curves["history"] if "reward" in step]
     summary = {
         "stage": "grpo",
         "init_model": str(model_path),
@@ -276,28 +287,17 @@ def train_grpo(
         "prompts_too_long": len(rows) - len(fitting),
         "global_step": trainer.state.global_step,
         "train_loss": result.training_loss,
-        "final_reward": steps[-1]["reward"] if steps else None,
-        # A step whose groups all have one reward has a zero policy gradient (every advantage is zero).
-        "steps_with_reward_variance": sum(step["groups_with_reward_variance"] > 0 for step in steps),
+        "final_reward": rewards[-1] if rewards else None,
+        "steps_with_reward_variance": steps_with_reward_variance(curves["history"]),
         "rollouts_guaranteed": config.guarantee_score_format,
-        "steps": steps,
         "config": asdict(config),
+        **curves,
     }
-    publish_trained(trainer, out_dir, summary)
+    publish_trained(trainer, out_dir, summary, png)
     return summary
 
 
-def step_log(log_history: list[dict]) -> list[dict]:
-    """Per optimisation step: the loss, the mean Eq. 11 reward, the share of groups whose rewards differ (the only
-    groups with a policy gradient; TRL logs the complement, ``frac_reward_zero_std``) and the KL to the reference."""
-    return [
-        {
-            "step": entry.get("step"),
-            "loss": entry.get("loss"),
-            "reward": entry["reward"],
-            "groups_with_reward_variance": 1.0 - entry.get("frac_reward_zero_std", 1.0),
-            "kl": entry.get("kl"),
-        }
-        for entry in log_history
-        if "reward" in entry
-    ]
+def steps_with_reward_variance(history: list[dict]) -> int:
+    """Steps where some group's rewards differ. A step whose groups all have one reward has a zero policy gradient
+    (every advantage is zero); TRL logs the share of such groups per step as ``frac_reward_zero_std``."""
+    return sum(isinstance(zero := step.get("frac_reward_zero_std"), (int, float)) and zero < 1.0 for step in history)

@@ -23,20 +23,24 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from spct.evaluation.official import roc_auc
 from spct.grm import is_correct
 from spct.records import Record
 from spct.sampling.judgments import model_fingerprint
 from spct.training.checkpoints import checkpoint_dir, publish_model_dir, shared_trainer_args
+from spct.training.curves import CURVES_FILE, curve_fields
 from spct.training.meta_rm_scoring import (
     META_RM_FILE,
     batched_logits,
+    heldout_metrics,
     load_tokenizer,
     meta_rm_text,
     sampled_trajectories,
 )
 
 log = logging.getLogger(__name__)
+
+# meta_rm.json's curve_summary and training_curves.png (spct.training.curves).
+META_RM_CURVES = (("loss", "loss"), ("accuracy", "train_accuracy"))
 
 
 def label_trajectories(
@@ -151,6 +155,15 @@ def _make_trainer_class():
         def __init__(self, *args, pos_weight: float | None = None, **kwargs):
             super().__init__(*args, **kwargs)
             self.pos_weight = pos_weight
+            # Train examples since the last log: [decided right (logit >= 0 <=> label 1), all].
+            self.correct_seen = [0, 0]
+
+        def log(self, logs, *args, **kwargs):
+            # The batches' accuracy, logged beside the loss it was computed with (no extra forward pass).
+            if "loss" in logs and self.correct_seen[1]:
+                logs = {**logs, "train_accuracy": self.correct_seen[0] / self.correct_seen[1]}
+                self.correct_seen = [0, 0]
+            super().log(logs, *args, **kwargs)
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             # A custom loss rather than problem_type="multi_label_classification": the built-in BCE has no
@@ -164,6 +177,9 @@ def _make_trainer_class():
             loss = torch.nn.functional.binary_cross_entropy_with_logits(
                 logits, labels.to(logits.dtype), pos_weight=pos_weight
             )
+            if model.training:
+                self.correct_seen[0] += int(((logits.detach() >= 0) == (labels == 1.0)).sum())
+                self.correct_seen[1] += labels.numel()
             return (loss, outputs) if return_outputs else loss
 
     return MetaRMTrainer
@@ -197,21 +213,6 @@ def _collate(tokenizer):
         return dict(padded)
 
     return collate
-
-
-def _heldout_metrics(logits: Sequence[float], labels: Sequence[float]) -> dict[str, Any]:
-    positives = sum(1 for y in labels if y == 1.0)
-    metrics: dict[str, Any] = {"heldout_auc": None, "heldout_auc_note": None, "heldout_accuracy": None}
-    if not labels:
-        metrics["heldout_auc_note"] = "no held-out examples (eval_fraction is 0 or there is a single item)"
-        return metrics
-    # sigmoid(logit) >= 0.5  <=>  logit >= 0
-    metrics["heldout_accuracy"] = sum((x >= 0) == (y == 1.0) for x, y in zip(logits, labels)) / len(labels)
-    metrics["heldout_auc"] = roc_auc(list(logits), [int(y) for y in labels])
-    if metrics["heldout_auc"] is None:
-        kind = "correct" if positives else "wrong"
-        metrics["heldout_auc_note"] = f"held-out examples are all {kind}: ROC-AUC needs both classes"
-    return metrics
 
 
 def _check_examples(examples: Sequence[Mapping[str, Any]]) -> None:
@@ -326,6 +327,7 @@ def _train(trainer, ckpt_dir: Path, has_checkpoint: bool) -> tuple[float | None,
         # still take one step past max_steps when resuming at it, so take the checkpoint's weights instead.
         model = AutoModelForSequenceClassification.from_pretrained(last, dtype=torch.float32)
         trainer.model = model.to(trainer.args.device)
+        trainer.state.log_history = last_state["log_history"]  # the run's curves (spct.training.curves)
         losses = [entry["loss"] for entry in last_state["log_history"] if "loss" in entry]
         return (sum(losses) / len(losses) if losses else None), resumed_from_step, resumed_from_step
     result = trainer.train(resume_from_checkpoint=True if has_checkpoint else None)
@@ -379,12 +381,13 @@ def train_meta_rm(
         "train_loss": train_loss,
         "global_step": global_step,
         "resumed_from_step": resumed_from_step,
-        **_heldout_metrics(logits, [ex["label"] for ex in held_out]),
+        **heldout_metrics(logits, [ex["label"] for ex in held_out]),
         **counts,
         "pos_weight": pos_weight,
     }
     settings = {**settings, "max_steps": config.max_steps, "num_train_epochs": config.num_train_epochs}
-    summary = json.dumps({"metrics": metrics, "settings": settings}, indent=1)
-    publish_model_dir(trainer, out_dir, {META_RM_FILE: summary})
+    curves, png = curve_fields(trainer.state.log_history, META_RM_CURVES, "meta RM")
+    summary = json.dumps({"metrics": metrics, "settings": settings, **curves}, indent=1)
+    publish_model_dir(trainer, out_dir, {META_RM_FILE: summary, CURVES_FILE: png})
     log.info("meta RM saved to %s: %s", out_dir, metrics)
     return metrics

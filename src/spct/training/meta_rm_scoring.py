@@ -228,3 +228,22 @@ def write_meta_scores(
         rows = [{"item_id": i, "sample": sample, "score": score} for (i, sample), score in sorted(scores.items())]
         write_json_atomic(Path(out_path), {"meta_rm": str(meta_rm_dir), "scores": rows})
         log.info("%s: %d trajectories scored in %.1f s", name, len(rows), time.perf_counter() - start)
+
+
+def heldout_metrics(logits: Sequence[float], labels: Sequence[float]) -> dict[str, Any]:
+    """Accuracy at probability 0.5 and ROC-AUC of the meta RM's held-out ``logits`` against their 0/1 ``labels``
+    (``heldout_auc_note`` says why an AUC is missing)."""
+    from spct.evaluation.official import roc_auc  # lazily: scoring alone never needs it
+
+    positives = sum(1 for y in labels if y == 1.0)
+    metrics: dict[str, Any] = {"heldout_auc": None, "heldout_auc_note": None, "heldout_accuracy": None}
+    if not labels:
+        metrics["heldout_auc_note"] = "no held-out examples (eval_fraction is 0 or there is a single item)"
+        return metrics
+    # sigmoid(logit) >= 0.5  <=>  logit >= 0
+    metrics["heldout_accuracy"] = sum((x >= 0) == (y == 1.0) for x, y in zip(logits, labels)) / len(labels)
+    metrics["heldout_auc"] = roc_auc(list(logits), [int(y) for y in labels])
+    if metrics["heldout_auc"] is None:
+        kind = "correct" if positives else "wrong"
+        metrics["heldout_auc_note"] = f"held-out examples are all {kind}: ROC-AUC needs both classes"
+    return metrics

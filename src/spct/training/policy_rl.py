@@ -180,7 +180,7 @@ def plot_reward_curve(steps: Sequence[dict], path: Path) -> None:
 
 
 def report_text(summary: dict[str, Any], comparison: dict[str, Any], command: str) -> str:
-    steps = summary.get("steps", [])
+    steps = summary.get("history", [])
     lines = [
         "# policy_rl: a policy trained with the GRM as its reward",
         "",
@@ -212,7 +212,7 @@ def report_text(summary: dict[str, Any], comparison: dict[str, Any], command: st
 def write_outputs(out_dir: Path, summary: dict, comparison: dict, config: PolicyRLConfig, command: str) -> dict:
     """reward_curve.png, before_after.json and report.md in ``out_dir`` (each written atomically); returns the
     metrics for MLflow."""
-    plot_reward_curve(summary.get("steps", []), out_dir / "reward_curve.png")
+    plot_reward_curve(summary.get("history", []), out_dir / "reward_curve.png")
     write_json_atomic(out_dir / "before_after.json", {**comparison, "config": asdict(config), "command": command})
     tmp = out_dir / "report.md.tmp"
     tmp.write_text(report_text(summary, comparison, command))

@@ -17,8 +17,12 @@ from typing import Any
 from spct.records import read_jsonl
 from spct.sampling.base import fitting_indices
 from spct.training.checkpoints import checkpoint_dir, last_checkpoint, publish_trained, shared_trainer_args
+from spct.training.curves import curve_fields
 
 log = logging.getLogger(__name__)
+
+# training.json's curve_summary and training_curves.png (spct.training.curves): TRL's SFT logs both per step.
+RFT_CURVES = (("loss", "loss"), ("token_accuracy", "mean_token_accuracy"))
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,7 @@ def train_rft(
     )
     result = trainer.train(resume_from_checkpoint=last_checkpoint(ckpts))
     merged = trainer.model.merge_and_unload() if peft_config is not None else None
+    curves, png = curve_fields(trainer.state.log_history, RFT_CURVES, "RFT")
     summary = {
         "stage": "rft",
         "base_model": str(base_model),
@@ -152,6 +157,7 @@ def train_rft(
         "train_loss": result.training_loss,
         "world_size": trainer.accelerator.num_processes,
         "config": asdict(config),
+        **curves,
     }
-    publish_trained(trainer, out_dir, summary, merged_model=merged)
+    publish_trained(trainer, out_dir, summary, png, merged_model=merged)
     return summary
