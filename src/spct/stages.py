@@ -85,16 +85,9 @@ def judge(
     log.info("sampler %s ready in %.1f s", type(sampler).__name__, startup["sampler_start_s"])
     job = dict(sampler=sampler, model_path=model_path, cache_dir=cache_dir, mlflow_config=mlflow_config)
     if format_check_run is not None:
-        check = format_check_run
-        check_tags = {**tags, "benchmark": check["benchmark"]}
-        format_check(
-            **job,
-            items_path=check["items_path"],
-            out_path=check["out_path"],
-            judge_config=judge_config,
-            check_config=check["check_config"],
-            tags=check_tags,
-        )
+        check, check_tags = format_check_run, {**tags, "benchmark": format_check_run["benchmark"]}
+        paths = dict(items_path=check["items_path"], out_path=check["out_path"], check_config=check["check_config"])
+        format_check(**job, **paths, judge_config=judge_config, tags=check_tags)
     return {
         name: judge_benchmark(
             **job,
@@ -191,13 +184,16 @@ def report(
     tags: Mapping[str, str],
     params: Mapping[str, Any],
     left_out_paths: Sequence[Path] = (),
+    trained_dirs: Sequence[Path] = (),
 ) -> None:
     """The results report (``spct.evaluation.report.write_report``) and the claims' paired differences; ``outputs``
-    names its files: markdown, csv, table, plot, tokens_plot and summary; ``left_out_paths``: the items left out."""
+    names its files: markdown, csv, table, plot, tokens_plot and summary; ``left_out_paths``: the items left out;
+    ``trained_dirs``: the target's trained model folders, whose training curves the report shows."""
     from spct.evaluation.report import report_log_values, write_report
 
     paths = {f"{name}_path": path for name, path in outputs.items()} | {"metrics_config": params.get("metrics", {})}
-    table = write_report(metrics_paths, format_check_paths=format_check_paths, left_out_paths=left_out_paths, **paths)
+    inputs = {"format_check_paths": format_check_paths, "left_out_paths": left_out_paths, "trained_dirs": trained_dirs}
+    table = write_report(metrics_paths, **inputs, **paths)
     with tracking.stage_run("report", None, mlflow_config, tags, params) as log_to_run:
         log_to_run(report_log_values(table, outputs["summary"]), list(outputs.values()))
 

@@ -375,3 +375,27 @@ def test_report_shows_the_claims_table_with_paired_intervals(tmp_path):
         (a_model, a_setting), (b_model, b_setting) = (s.split("/") for s in (row["setting_a"], row["setting_b"]))
         expected = table.loc[(a_model, a_setting), "pairs-bench"] - table.loc[(b_model, b_setting), "pairs-bench"]
         assert row["difference"] == pytest.approx(expected) and row["n_items"] == 10
+
+
+def test_report_shows_the_training_curves_of_the_targets_trained_models(tmp_path):
+    """A trained model folder (training.json with curve_summary, training_curves.png) adds a row per metric and the
+    image, linked relative to the report; a folder trained before curves existed adds nothing."""
+    from spct.training.curves import CURVES_FILE, curve_fields
+
+    log_history = [
+        {"step": s, "reward": r, "accuracy": a} for s, r, a in ((1, -1.0, 0.0), (2, 0.0, 0.5), (3, 1.0, 1.0))
+    ]
+    fields, png = curve_fields(log_history, [("reward", "reward"), ("accuracy", "accuracy")], "spct")
+    spct, old = tmp_path / "models" / "spct", tmp_path / "models" / "rft"
+    spct.mkdir(parents=True), old.mkdir()
+    (spct / "training.json").write_text(json.dumps(fields))
+    (spct / CURVES_FILE).write_bytes(png)
+    (old / "training.json").write_text(json.dumps({"train_loss": 1.0}))
+    files = [_write(tmp_path / "spct.json", metrics_json("spct", "pairs-bench", [("greedy", 1, 0.3)]))]
+    md = tmp_path / "report" / "r.md"
+    md.parent.mkdir()
+    write_report(files, tmp_path / "r.csv", md, tmp_path / "r.png", trained_dirs=[old, spct])
+    section = _section_of(md.read_text(), "Training curves")
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in section.splitlines() if line.startswith("|")]
+    assert rows[2:] == [["spct", "reward", "3", "-1", "1", "2"], ["spct", "accuracy", "3", "0", "1", "1"]]
+    assert "](../models/spct/training_curves.png)" in section and "models/rft" not in section

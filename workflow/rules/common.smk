@@ -249,6 +249,20 @@ def metrics_params():
     }
 
 
+def trained_models(model):
+    """The trained models a model is made of, in training order (its init chain without the base model)."""
+    spec = MODEL_SPECS[model]
+    return [] if spec["stage"] == "base" else [*trained_models(spec["init"]), model]
+
+
+def trained_model_dirs(wildcards):
+    """The target's trained model folders (each holds training.json or meta_rm.json and training_curves.png), for the
+    report's "Training curves": only models the target builds anyway, so the report plans no extra job."""
+    models = [m for evaluated in ABLATIONS[wildcards.ablation] for m in trained_models(evaluated)]
+    models += ["meta_rm"] if METARM_MODEL in ABLATIONS[wildcards.ablation] else []
+    return expand("results/{exp}/models/{model}", exp=wildcards.exp, model=list(dict.fromkeys(models)))
+
+
 def report_outputs(ablation):
     names = ["results.md", "results.csv", "table.csv", "results.png", "results_tokens.png", "metrics.json"]
     return expand("results/{exp}/report/{ablation}/{name}", exp=EXPERIMENT, ablation=ablation, name=names)

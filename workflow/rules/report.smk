@@ -5,6 +5,7 @@ rule report:
         metrics=metrics_files,
         format_check=format_check_files,
         left_out=benchmark_summary_files,
+        trained=trained_model_dirs,
         code=stage_code("report"),
     output:
         markdown="results/{exp}/report/{ablation}/results.md",

@@ -24,6 +24,7 @@ from spct.evaluation import official as official_metrics  # noqa: E402
 from spct.evaluation import paired as paired_metrics
 from spct.evaluation import paper_results
 from spct.evaluation.left_out import left_out_table
+from spct.training.curves import curves_markdown
 
 OVERALL_COLUMNS = ("RB", "PPE-P", "PPE-C", "RMB")
 PER_K_DIAGNOSTICS = (
@@ -367,12 +368,14 @@ def write_report(
     tokens_plot_path=None,
     left_out_paths: Sequence[str | Path] = (),
     metrics_config: dict | None = None,
+    trained_dirs: Sequence[str | Path] = (),
 ) -> pd.DataFrame:
     """Write the long CSV (every row and diagnostic), the markdown report, the plots and the summary JSON.
 
     ``left_out_paths`` (the benchmarks' ``<name>.summary.json``) add the "Items left out" table to the markdown; the
     summary JSON is the results table plus ``paired_differences`` (the claims, ``paired_rows``), which
-    ``metrics_config`` (``paired_bootstrap_samples``, ``seed``) sizes and seeds."""
+    ``metrics_config`` (``paired_bootstrap_samples``, ``seed``) sizes and seeds; ``trained_dirs`` add the training
+    curves of those model folders."""
     metrics_config = metrics_config or {}
     frame = load_metrics(metrics_paths)
     frame.to_csv(csv_path, index=False)
@@ -380,7 +383,10 @@ def write_report(
     paired = paired_rows(metrics_paths, frame, metrics_config)
     samples = metrics_config.get("paired_bootstrap_samples", paired_metrics.DEFAULT_SAMPLES)
     claims = claims_section(frame, table, paired, samples)
-    Path(markdown_path).write_text(render_markdown(frame, table, format_check_paths, left_out_paths, claims))
+    markdown = render_markdown(frame, table, format_check_paths, left_out_paths, claims)
+    if trained_dirs:  # the training curves of the target's trained models (spct.training.curves)
+        markdown += "\n" + curves_markdown(trained_dirs, Path(markdown_path).parent)
+    Path(markdown_path).write_text(markdown)
     plot_scaling(frame, plot_path, x="k")
     if tokens_plot_path is not None:
         plot_scaling(frame, tokens_plot_path, x="tokens_per_item")
