@@ -105,3 +105,18 @@ def test_pipeline_start_prints_the_runs_link(tmp_path, monkeypatch, capsys):
     printed = capsys.readouterr().out
     assert "mlflow ui --backend-store-uri sqlite:///" in printed
     assert "/runs?workflowType=machine_learning" in printed
+
+
+def test_pipeline_runs_hold_the_effective_config(tmp_path, monkeypatch):
+    from mlflow import MlflowClient
+
+    monkeypatch.delenv(tracking.PARENTS_ENV, raising=False)
+    monkeypatch.delenv(tracking.RUN_TAGS_ENV, raising=False)
+    effective = tmp_path / "c425b4d0f9065764.yaml"
+    effective.write_text("experiment: tiny\n")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    parents = tracking.start_pipeline_runs(uri, "tiny", ["main", "claims"], tags={}, artifacts=[effective])
+    tracking.end_pipeline_runs(uri)
+    client = MlflowClient(uri)
+    for run_id in parents.values():
+        assert [a.path for a in client.list_artifacts(run_id)] == [effective.name]

@@ -5,14 +5,14 @@ Snakefile both run it; the Snakefile also stores the effective config of each ru
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import yaml
+
+from spct.records import write_text_atomic
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -270,23 +270,6 @@ def check_input_paths(config: Mapping[str, Any], source: str = "config", root: s
     _raise_problems([f"{source}: {problem}" for problem in input_path_errors(config, root)])
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    """A temporary file in the same folder renamed into place (a kill leaves no half file), with the mode an
-    ordinary write would give it (mkstemp makes 0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def store_effective_config(config: Mapping[str, Any], directory: str | Path, digest: str, sources: str) -> Path:
     """``<directory>/<digest>.yaml``: the effective config of a run, named by its hash (the ``config_hash`` tag of
     its MLflow runs). One file per distinct config, written once: a later run with other settings never overwrites
@@ -294,7 +277,7 @@ def store_effective_config(config: Mapping[str, Any], directory: str | Path, dig
     path = Path(directory) / f"{digest}.yaml"
     if not path.exists():
         header = f"# The effective config of spct runs with config_hash {digest}, from: {sources}\n"
-        _write_text_atomic(path, header + yaml.safe_dump(dict(config), sort_keys=False))
+        write_text_atomic(path, header + yaml.safe_dump(dict(config), sort_keys=False))
     return path
 
 

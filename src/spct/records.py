@@ -272,5 +272,10 @@ def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
     _write_atomic(path, lambda f: f.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"))
 
 
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write a text file atomically (see ``_write_atomic``)."""
+    _write_atomic(path, lambda f: f.write(text))
+
+
 def write_records(path: str | os.PathLike, records: Iterable[Record]) -> None:
     write_jsonl_atomic(path, (r.to_dict() for r in records))

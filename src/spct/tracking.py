@@ -92,10 +92,16 @@ def data_tags(inputs: Mapping[str, str | Path]) -> dict[str, str]:
 
 
 def start_pipeline_runs(
-    tracking_uri: str, experiment: str, targets: Sequence[str], tags: Mapping[str, str], **_: Any
+    tracking_uri: str,
+    experiment: str,
+    targets: Sequence[str],
+    tags: Mapping[str, str],
+    artifacts: Sequence[str | Path] = (),
+    **_: Any,
 ) -> dict[str, str]:
-    """Open one parent run per target of this invocation; returns ``{target: run id}`` and exports it in
-    ``SPCT_MLFLOW_PARENTS`` for the jobs. All parents of one invocation share an ``invocation`` tag."""
+    """Open one parent run per target of this invocation, each holding ``artifacts`` (the effective config); returns
+    ``{target: run id}`` and exports it in ``SPCT_MLFLOW_PARENTS`` for the jobs. All parents of one invocation share
+    an ``invocation`` tag."""
     from mlflow import MlflowClient
 
     experiment_id = init_store(tracking_uri, experiment)
@@ -115,6 +121,8 @@ def start_pipeline_runs(
             },
         )
         parents[target] = run.info.run_id
+        for path in artifacts:
+            client.log_artifact(run.info.run_id, str(path))
     os.environ[PARENTS_ENV] = json.dumps(parents)
     os.environ[RUN_TAGS_ENV] = json.dumps(dict(tags))
     # The plain experiment link opens MLflow's GenAI traces overview (see runs_url), so say which link shows the runs.

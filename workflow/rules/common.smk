@@ -126,7 +126,8 @@ def init_tracking():
         "config_file": f"results/{EXPERIMENT}/effective_config/{CONFIG_HASH}.yaml",
         "data.raw.sha256": checksum(raw) if os.path.exists(raw) else "none",
     }
-    start_pipeline_runs(**mlflow_config(), targets=invocation_targets({job.rule.name for job in workflow.dag.targetjobs}), tags=tags)
+    targets = invocation_targets({job.rule.name for job in workflow.dag.targetjobs})
+    start_pipeline_runs(**mlflow_config(), targets=targets, tags=tags, artifacts=[tags["config_file"]])
 
 
 def finish_tracking(failed):
