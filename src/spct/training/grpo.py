@@ -34,7 +34,15 @@ from spct.records import Record
 from spct.sampling import ScoreFormat
 from spct.sampling.base import fitting_indices, render_chat, vllm_available
 from spct.sampling.judgments import JudgeSettings, build_sample_prompt
-from spct.training.checkpoints import checkpoint_dir, last_checkpoint, publish_trained, shared_trainer_args
+from spct.training.checkpoints import (
+    checkpoint_dir,
+    data_digest,
+    prepare_checkpoints,
+    publish_trained,
+    run_key,
+    run_settings,
+    shared_trainer_args,
+)
 from spct.training.curves import curve_fields
 
 log = logging.getLogger(__name__)
@@ -239,6 +247,13 @@ def guaranteed_rollouts(rows: list[dict], config: GRPOStageConfig):
     return rollout
 
 
+def grpo_run_key(model_path, rows: list[dict], config: GRPOStageConfig, funcs, weights, reward_key) -> dict:
+    """What makes a GRPO run (``checkpoints.run_key``): its settings, init model, prompts and rewards."""
+    rewards = {"rewards": [getattr(f, "__name__", type(f).__name__) for f in funcs], "reward_weights": weights}
+    settings = {"init_model": str(model_path), **run_settings(asdict(config)), **rewards, **(reward_key or {})}
+    return run_key(settings, model_path, data_digest(rows))
+
+
 def train_grpo(
     model_path: str | Path,
     rows: list[dict],
@@ -247,11 +262,14 @@ def train_grpo(
     report_to: str | list[str] = "none",
     reward_funcs: list | None = None,
     reward_weights: list[float] | None = None,
+    reward_key: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run GRPO from ``model_path`` on the RL prompts ``rows``; resumes from ``<out_dir>.checkpoints``.
+    """Run GRPO from ``model_path`` on the RL prompts ``rows``; resumes from ``<out_dir>.checkpoints`` after a kill
+    (same settings, init model files, prompts and rewards only: ``checkpoints.prepare_checkpoints``).
 
     ``reward_funcs`` / ``reward_weights`` replace the Eq. 11 reward (and its two logged companions), e.g. to
-    plug another rule into the same trainer setup.
+    plug another rule into the same trainer setup; ``reward_key`` says what else defines such a reward (e.g. the
+    GRM that computes it), so that a changed one starts the run afresh.
     """
     from datasets import Dataset
     from transformers import AutoConfig, AutoTokenizer
@@ -267,17 +285,20 @@ def train_grpo(
     if not fitting:
         raise ValueError(f"every RL prompt is too long for the {context_length}-token context with its completion")
     ckpts = checkpoint_dir(out_dir)
+    funcs = reward_funcs or REWARD_FUNCS
+    weights = reward_weights or ([1.0] * len(reward_funcs) if reward_funcs else REWARD_WEIGHTS)
+    resume_from = prepare_checkpoints(
+        ckpts, grpo_run_key(model_path, fitting, config, funcs, weights, reward_key), stage="GRPO"
+    )
     trainer = GRPOTrainer(
         model=str(model_path),
         rollout_func=guaranteed_rollouts(fitting, config) if config.guarantee_score_format else None,
-        reward_funcs=reward_funcs or REWARD_FUNCS,
-        args=grpo_config(
-            config, ckpts, report_to, reward_weights or ([1.0] * len(reward_funcs) if reward_funcs else REWARD_WEIGHTS)
-        ),
+        reward_funcs=funcs,
+        args=grpo_config(config, ckpts, report_to, weights),
         train_dataset=Dataset.from_list(fitting),
         processing_class=tokenizer,
     )
-    result = trainer.train(resume_from_checkpoint=last_checkpoint(ckpts))
+    result = trainer.train(resume_from_checkpoint=resume_from)
     curves, png = curve_fields(trainer.state.log_history, GRPO_CURVES, "GRPO")
     rewards = [step["reward"] for step in curves["history"] if "reward" in step]
     summary = {

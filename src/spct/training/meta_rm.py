@@ -17,7 +17,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,8 +24,13 @@ from typing import Any
 
 from spct.grm import is_correct
 from spct.records import Record
-from spct.sampling.judgments import model_fingerprint
-from spct.training.checkpoints import checkpoint_dir, publish_model_dir, shared_trainer_args
+from spct.training.checkpoints import (
+    checkpoint_dir,
+    prepare_checkpoints,
+    publish_model_dir,
+    run_key,
+    shared_trainer_args,
+)
 from spct.training.curves import CURVES_FILE, curve_fields
 from spct.training.meta_rm_scoring import (
     META_RM_FILE,
@@ -106,7 +110,8 @@ class MetaRMConfig:
     resume: bool = True
 
     def run_settings(self, base_model: str | os.PathLike) -> dict[str, Any]:
-        """What makes a run: a checkpoint is resumed only under the same settings (and data)."""
+        """What makes a run: a checkpoint is resumed only under the same settings (and data). The keys are listed
+        (not ``checkpoints.run_settings``) so that the run keys of checkpoints written before stay valid."""
         keys = ("learning_rate", "per_device_batch_size", "gradient_accumulation_steps", "max_length")
         keys += ("eval_fraction", "seed", "balance_classes")
         return {"base_model": str(base_model), **{key: asdict(self)[key] for key in keys}}
@@ -230,26 +235,6 @@ def _examples_digest(examples: Sequence[Mapping[str, Any]]) -> str:
     return digest.hexdigest()[:16]
 
 
-def _prepare_checkpoints(ckpt_dir: Path, run_key: dict, resume: bool) -> bool:
-    """Keep ``ckpt_dir`` if it belongs to the same run (same data and settings), else empty it.
-
-    Returns whether a checkpoint to resume from exists. ``max_steps``/``num_train_epochs`` are not part of the
-    run key: asking for more steps continues the same run.
-    """
-    from transformers.trainer_utils import get_last_checkpoint
-
-    key_file = ckpt_dir / "run_key.json"
-    if ckpt_dir.exists():
-        same = key_file.exists() and json.loads(key_file.read_text()) == run_key
-        if not resume or not same:
-            why = "resume=False" if not resume else "the data or settings changed"
-            log.warning("removing old meta RM checkpoints in %s (%s)", ckpt_dir, why)
-            shutil.rmtree(ckpt_dir)
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    key_file.write_text(json.dumps(run_key, indent=1, sort_keys=True))
-    return get_last_checkpoint(str(ckpt_dir)) is not None
-
-
 def meta_rm_options(config: Mapping[str, Any]) -> dict[str, Any]:
     """``train_meta_rm`` options from a config's ``meta_rm`` section (``n_samples`` is the sampling stage's;
     ``per_device_train_batch_size`` is ``per_device_batch_size`` here)."""
@@ -309,15 +294,13 @@ def _build_trainer(base_model, train: Sequence[Mapping[str, Any]], ckpt_dir: Pat
     )
 
 
-def _train(trainer, ckpt_dir: Path, has_checkpoint: bool) -> tuple[float | None, int, int | None]:
-    """Train, resuming from the last checkpoint when there is one; returns (train loss, global step, resumed from)."""
+def _train(trainer, last: str | None) -> tuple[float | None, int, int | None]:
+    """Train, resuming from checkpoint ``last`` when there is one; returns (train loss, global step, resumed from)."""
     import torch
     from transformers import AutoModelForSequenceClassification
-    from transformers.trainer_utils import get_last_checkpoint
 
     resumed_from_step = None
-    if has_checkpoint:
-        last = get_last_checkpoint(str(ckpt_dir))
+    if last is not None:
         last_state = json.loads((Path(last) / "trainer_state.json").read_text())
         resumed_from_step = last_state["global_step"]
         log.info("resuming the meta RM from %s", last)
@@ -330,7 +313,7 @@ def _train(trainer, ckpt_dir: Path, has_checkpoint: bool) -> tuple[float | None,
         trainer.state.log_history = last_state["log_history"]  # the run's curves (spct.training.curves)
         losses = [entry["loss"] for entry in last_state["log_history"] if "loss" in entry]
         return (sum(losses) / len(losses) if losses else None), resumed_from_step, resumed_from_step
-    result = trainer.train(resume_from_checkpoint=True if has_checkpoint else None)
+    result = trainer.train(resume_from_checkpoint=last)
     trainer.save_state()
     return result.training_loss, trainer.state.global_step, resumed_from_step
 
@@ -351,10 +334,10 @@ def train_meta_rm(
     balanced rather than a calibrated decision. Pass ``balance_classes=False`` for the plain paper loss.
 
     Checkpoints go to the sibling folder ``<out_dir>.checkpoints`` every ``save_steps`` steps (the last two are
-    kept). With ``resume`` a later call on the same data and settings continues from the last one, also to
-    train further with a larger ``max_steps``; different data or settings start afresh. The final model,
-    tokenizer and ``meta_rm.json`` (metrics and settings) are written to a temporary sibling folder, then
-    renamed to ``out_dir`` (``spct.training.checkpoints.publish_model_dir``).
+    kept). With ``resume`` a call after a kill on the same data and settings continues from the last one, also
+    with a larger ``max_steps``; different data or settings start afresh (``checkpoints.prepare_checkpoints``).
+    The final model, tokenizer and ``meta_rm.json`` (metrics and settings) are written to a temporary sibling
+    folder, then renamed to ``out_dir`` and the checkpoints removed (``checkpoints.publish_model_dir``).
 
     Returns:
         `dict`: ``train_loss``, ``global_step``, ``resumed_from_step``, ``heldout_auc`` (``None`` with a reason in
@@ -368,11 +351,11 @@ def train_meta_rm(
     counts = _class_counts(train, held_out)
     pos_weight = counts["train_negatives"] / counts["train_positives"] if config.balance_classes else None
     settings = config.run_settings(base_model)
-    run_key = {**settings, "base_model_files": model_fingerprint(base_model), "examples": _examples_digest(examples)}
+    key = run_key(settings, base_model, _examples_digest(examples))
     ckpt_dir = checkpoint_dir(out_dir)
-    has_checkpoint = _prepare_checkpoints(ckpt_dir, run_key, config.resume)
+    last = prepare_checkpoints(ckpt_dir, key, config.resume, "meta RM")
     trainer = _build_trainer(base_model, train, ckpt_dir, config, pos_weight)
-    train_loss, global_step, resumed_from_step = _train(trainer, ckpt_dir, has_checkpoint)
+    train_loss, global_step, resumed_from_step = _train(trainer, last)
     texts = [ex["text"] for ex in held_out]
     logits = batched_logits(
         trainer.model, trainer.processing_class, texts, config.eval_batch_size, config.max_length, "held-out"

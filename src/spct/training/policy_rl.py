@@ -93,9 +93,17 @@ def split_prompts(records: Sequence[Record], config: PolicyRLConfig) -> tuple[li
     return train, heldout
 
 
-def train_policy(policy_model: str, prompts: Sequence[str], reward, out_dir: Path, config: PolicyRLConfig, report_to):
-    """GRPO on ``prompts`` with ``reward`` (a ``GRMReward``) as the only reward; resumes from
-    ``<out_dir>.checkpoints``; returns ``train_grpo``'s summary (per-step rewards under ``steps``)."""
+def train_policy(
+    policy_model: str,
+    prompts: Sequence[str],
+    reward,
+    out_dir: Path,
+    config: PolicyRLConfig,
+    report_to,
+    reward_key: dict[str, Any] | None = None,
+):
+    """GRPO on ``prompts`` with ``reward`` (a ``GRMReward``; ``reward_key`` says what defines it) as the only reward;
+    resumes from ``<out_dir>.checkpoints``; returns ``train_grpo``'s summary (per-step rewards under ``steps``)."""
     from spct.training.grpo import GRPOStageConfig, train_grpo
 
     grpo = GRPOStageConfig(
@@ -111,7 +119,9 @@ def train_policy(policy_model: str, prompts: Sequence[str], reward, out_dir: Pat
         seed=config.seed,
     )
     rows = [{"prompt": [{"role": "user", "content": prompt}]} for prompt in prompts]
-    return train_grpo(policy_model, rows, out_dir, grpo, report_to=report_to, reward_funcs=[reward])
+    return train_grpo(
+        policy_model, rows, out_dir, grpo, report_to=report_to, reward_funcs=[reward], reward_key=reward_key
+    )
 
 
 def policy_answers(model_path: str | Path, prompts: Sequence[str], max_new_tokens: int, seed: int) -> list[str]:
@@ -260,12 +270,16 @@ def run_policy_rl(
     """Train the policy (``<out_dir>/model``) with the GRM reward, compare it with the start on the held-out prompts
     and write the report files; returns the metrics for MLflow."""
     from spct.reward import GRMReward
+    from spct.sampling.judgments import model_fingerprint
 
     out_dir.mkdir(parents=True, exist_ok=True)
     train, heldout = split_prompts(records, config)
     scorer = reward_scorer(grm_path, config, judge_config, sampler_config)
     reward = GRMReward(scorer, mode=config.reward_mode, name="grm")
-    summary = train_policy(str(policy_model), train, reward, out_dir / "model", config, report_to="mlflow")
+    # The GRM that gives the reward is part of the run: another GRM must not continue these checkpoints.
+    grm = config.reward_url or model_fingerprint(grm_path)
+    reward_key = {"grm": grm, "reward_mode": config.reward_mode, "reward_k": config.reward_k, "judge": judge_config}
+    summary = train_policy(str(policy_model), train, reward, out_dir / "model", config, "mlflow", reward_key)
     before = policy_answers(policy_model, heldout, config.max_completion_length, config.seed)
     after = policy_answers(out_dir / "model", heldout, config.max_completion_length, config.seed)
     scorer.k = config.eval_k

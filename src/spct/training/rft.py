@@ -16,7 +16,15 @@ from typing import Any
 
 from spct.records import read_jsonl
 from spct.sampling.base import fitting_indices
-from spct.training.checkpoints import checkpoint_dir, last_checkpoint, publish_trained, shared_trainer_args
+from spct.training.checkpoints import (
+    checkpoint_dir,
+    data_digest,
+    prepare_checkpoints,
+    publish_trained,
+    run_key,
+    run_settings,
+    shared_trainer_args,
+)
 from spct.training.curves import curve_fields
 
 log = logging.getLogger(__name__)
@@ -122,7 +130,8 @@ def train_rft(
     config: RFTConfig,
     report_to: str | list[str] = "none",
 ) -> dict[str, Any]:
-    """Fine-tune ``base_model`` on the RFT examples; resumes from ``<out_dir>.checkpoints`` after a kill."""
+    """Fine-tune ``base_model`` on the RFT examples; resumes from ``<out_dir>.checkpoints`` after a kill (same
+    settings, base model files and examples only: ``checkpoints.prepare_checkpoints``)."""
     from datasets import Dataset
     from transformers import AutoTokenizer
     from trl import SFTTrainer
@@ -131,13 +140,16 @@ def train_rft(
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     examples = load_examples(sft_path, config.general_data)
-    dataset = Dataset.from_list(within_max_length(examples, tokenizer, config.max_length))
+    fitting = within_max_length(examples, tokenizer, config.max_length)
+    dataset = Dataset.from_list(fitting)
     peft_config = None
     if config.lora:
         from peft import LoraConfig
 
         peft_config = LoraConfig(task_type="CAUSAL_LM", **config.lora)
     ckpts = checkpoint_dir(out_dir)
+    key = run_key({"base_model": str(base_model), **run_settings(asdict(config))}, base_model, data_digest(fitting))
+    resume_from = prepare_checkpoints(ckpts, key, stage="RFT")
     trainer = SFTTrainer(
         model=str(base_model),
         args=sft_config(config, ckpts, report_to),
@@ -145,7 +157,7 @@ def train_rft(
         processing_class=tokenizer,
         peft_config=peft_config,
     )
-    result = trainer.train(resume_from_checkpoint=last_checkpoint(ckpts))
+    result = trainer.train(resume_from_checkpoint=resume_from)
     merged = trainer.model.merge_and_unload() if peft_config is not None else None
     curves, png = curve_fields(trainer.state.log_history, RFT_CURVES, "RFT")
     summary = {
