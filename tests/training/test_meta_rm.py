@@ -11,7 +11,7 @@ from spct.grm import apply_permutation, format_scores, sample_permutation
 from spct.records import Record
 from spct.sampling.judgments import GREEDY, HINTED
 from spct.training.meta_rm import label_trajectories, split_by_item, train_meta_rm
-from spct.training.meta_rm_scoring import meta_rm_text, score_trajectories
+from spct.training.meta_rm_scoring import META_RM_FILE, meta_rm_text, score_trajectories
 
 K = 4
 SEED = 0
@@ -245,30 +245,41 @@ def test_train_changes_parameters_and_writes_the_model(trained):
 
 
 @pytest.mark.slow
-def test_second_call_resumes_from_the_checkpoint(data, tiny_model_dir, tmp_path):
+def test_rerun_after_a_kill_resumes_from_the_checkpoint(data, tiny_model_dir, tmp_path, monkeypatch):
+    import spct.training.meta_rm as meta_rm
+
+    published = []
+
+    def killed_before_publish(trainer, out_dir, files):
+        published.append(json.loads(files[META_RM_FILE]))
+        raise RuntimeError("killed before publishing")
+
     out = tmp_path / "meta_rm"
     kwargs = dict(per_device_batch_size=4, max_length=96, eval_fraction=0.34, save_steps=1, logging_steps=1)
-    first = train_meta_rm(tiny_model_dir, data[2], out, max_steps=2, **kwargs)
+    monkeypatch.setattr(meta_rm, "publish_model_dir", killed_before_publish)
+    for max_steps in (2, 4):
+        with pytest.raises(RuntimeError, match="killed"):
+            train_meta_rm(tiny_model_dir, data[2], out, max_steps=max_steps, **kwargs)
     ckpts = out.with_name("meta_rm.checkpoints")
-    assert first["global_step"] == 2 and (ckpts / "checkpoint-2").is_dir()
-    second = train_meta_rm(tiny_model_dir, data[2], out, max_steps=4, **kwargs)
+    first, second = (run["metrics"] for run in published)
+    assert first["global_step"] == 2 and first["resumed_from_step"] is None
+    # the rerun with more steps continued the same run (max_steps is not part of its key)
     assert second["resumed_from_step"] == 2 and second["global_step"] == 4
     state = json.loads((ckpts / "checkpoint-4" / "trainer_state.json").read_text())
     assert state["global_step"] == 4
     logged = [entry["step"] for entry in state["log_history"] if "loss" in entry]
     assert logged == [1, 2, 3, 4]  # steps 1-2 came from the first call's checkpoint, not a fresh start
+    monkeypatch.undo()
+    # a checkpoint that already reached max_steps is used as is (the Trainer alone would take a 5th step)
+    again = train_meta_rm(tiny_model_dir, data[2], out, max_steps=4, **kwargs)
+    assert again["resumed_from_step"] == 4 and again["global_step"] == 4 and again["train_loss"] > 0
     saved = json.loads((out / "meta_rm.json").read_text())
     assert saved["metrics"]["global_step"] == 4
     # the history spans both calls, with the batches' train accuracy beside the loss at every logged step
     assert [row["step"] for row in saved["history"]] == [1, 2, 3, 4]
     assert all(0.0 <= row["train_accuracy"] <= 1.0 and row["loss"] > 0 for row in saved["history"])
     assert set(saved["curve_summary"]) == {"loss", "accuracy"} and (out / "training_curves.png").is_file()
-    # a checkpoint that already reached max_steps is used as is (the Trainer alone would take a 5th step)
-    again = train_meta_rm(tiny_model_dir, data[2], out, max_steps=4, **kwargs)
-    assert again["resumed_from_step"] == 4 and again["global_step"] == 4 and again["train_loss"] > 0
-    assert [row["step"] for row in json.loads((out / "meta_rm.json").read_text())["history"]] == [1, 2, 3, 4]
-    assert not (ckpts / "checkpoint-5").exists()
-    # a run on other data must not pick up these checkpoints
+    assert not ckpts.exists()  # removed once the final model is in place: a later call starts afresh
     third = train_meta_rm(tiny_model_dir, data[2][:-1], out, max_steps=1, **kwargs)
     assert third["resumed_from_step"] is None and third["global_step"] == 1
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -230,6 +231,43 @@ def test_rft_steps_change_the_weights(tiny_model_dir, sft_file, tmp_path):
     assert set(trained["curve_summary"]) == {"loss", "token_accuracy"}
     assert trained["curve_summary"]["loss"]["first_quarter_mean"] == trained["history"][0]["loss"]
     assert (tmp_path / "rft" / "training_curves.png").stat().st_size > 1000
+    assert not (tmp_path / "rft.checkpoints").exists()  # removed once the final model is in place
+
+
+def _killed_before_publish(*args, **kwargs):
+    raise RuntimeError("killed before publishing")
+
+
+@pytest.mark.slow
+def test_rft_rerun_with_another_setting_or_data_starts_afresh(tiny_model_dir, sft_file, tmp_path, monkeypatch, caplog):
+    """The checkpoint folder is no Snakemake output: a rerun after a changed setting or data finds the old run's
+    checkpoints and must not resume them (at max_steps, that would publish the old weights unchanged)."""
+    import spct.training.rft as rft
+
+    out, ckpts = tmp_path / "rft", tmp_path / "rft.checkpoints"
+    config = RFTConfig(learning_rate=1e-3, max_steps=2, per_device_train_batch_size=4, max_length=2048, save_steps=1)
+    monkeypatch.setattr(rft, "publish_trained", _killed_before_publish)
+    with pytest.raises(RuntimeError, match="killed"):
+        train_rft(tiny_model_dir, sft_file, out, config)
+    old = _weights(ckpts / "checkpoint-2")
+    other_lr = dataclasses.replace(config, learning_rate=2e-3)
+    with pytest.raises(RuntimeError, match="killed"), caplog.at_level("WARNING"):
+        train_rft(tiny_model_dir, sft_file, out, other_lr)
+    assert "learning_rate changed" in caplog.text
+    state = json.loads((ckpts / "checkpoint-2" / "trainer_state.json").read_text())
+    assert [(e["step"], e["learning_rate"]) for e in state["log_history"] if "loss" in e] == [(1, 2e-3), (2, 2e-3)]
+    second = _weights(ckpts / "checkpoint-2")
+    assert _changed(old, second)
+
+    monkeypatch.undo()
+    fewer = tmp_path / "fewer.jsonl"
+    fewer.write_text("".join(sft_file.read_text().splitlines(keepends=True)[:6]))
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        summary = train_rft(tiny_model_dir, fewer, out, other_lr)
+    assert "examples changed" in caplog.text
+    assert summary["examples"] == 6 and [row["step"] for row in summary["history"]] == [1, 2]
+    assert _changed(second, _weights(out)) and not ckpts.exists()
 
 
 @pytest.mark.slow
@@ -255,27 +293,31 @@ def _length_reward(completions, **kwargs) -> list[float]:
 
 
 @pytest.mark.slow
-def test_grpo_steps_change_the_weights_and_resume_after_a_kill(tiny_model_dir, tmp_path):
+def test_grpo_steps_change_the_weights_and_resume_after_a_kill(tiny_model_dir, tmp_path, monkeypatch):
+    import spct.training.grpo as grpo
+
     records = [pair(i, best=i % 2) for i in range(8)]
     rows = rl_dataset_rows(records, SETTINGS)
     config = GRPOStageConfig(learning_rate=1e-2, max_steps=2, max_completion_length=16, save_steps=1)
-    out = tmp_path / "grpo"
-    first = train_grpo(tiny_model_dir, rows, out, config, reward_funcs=[_length_reward, eq11_reward])
-    assert first["global_step"] == 2
-    assert _changed(_weights(tiny_model_dir), _weights(out)), "GRPO took no effective step"
+    out, ckpts = tmp_path / "grpo", tmp_path / "grpo.checkpoints"
+    monkeypatch.setattr(grpo, "publish_trained", _killed_before_publish)
+    with pytest.raises(RuntimeError, match="killed"):
+        train_grpo(tiny_model_dir, rows, out, config, reward_funcs=[_length_reward, eq11_reward])
+    first = [e for e in json.loads((ckpts / "checkpoint-2" / "trainer_state.json").read_text())["log_history"]]
+    assert _changed(_weights(tiny_model_dir), _weights(ckpts / "checkpoint-2")), "GRPO took no effective step"
+    monkeypatch.undo()
 
-    # A rerun with more steps continues from the last checkpoint instead of starting over: what happens after
-    # a kill, when the job is resubmitted.
+    # The rerun after the kill, with more steps, continues from the last checkpoint instead of starting over (the
+    # same run: max_steps is not part of its key).
     longer = GRPOStageConfig(learning_rate=1e-2, max_steps=3, max_completion_length=16, save_steps=1)
     second = train_grpo(tiny_model_dir, rows, out, longer, reward_funcs=[_length_reward, eq11_reward])
     assert second["global_step"] == 3
-    state = json.loads((tmp_path / "grpo.checkpoints" / "checkpoint-3" / "trainer_state.json").read_text())
-    assert [entry["step"] for entry in state["log_history"] if "reward" in entry] == [1, 2, 3]
-    assert all(entry["rewards/eq11_reward/mean"] == -1.0 for entry in state["log_history"] if "reward" in entry)
+    assert not ckpts.exists()  # removed once the final model is in place
     # The resumed run's history holds the steps of both calls (TRL restores log_history from trainer_state.json)
     trained = json.loads((out / "training.json").read_text())
     assert [row["step"] for row in second["history"]] == [row["step"] for row in trained["history"]] == [1, 2, 3]
-    assert trained["history"][:2] == first["history"]
+    assert trained["history"][:2] == [e for e in first if "reward" in e]
+    assert all(entry["rewards/eq11_reward/mean"] == -1.0 for entry in trained["history"])
     assert all(
         {"reward", "reward_std", "kl", "loss", "rewards/eq11_reward/mean"} <= r.keys() for r in trained["history"]
     )
@@ -328,9 +370,9 @@ def test_grpo_killed_midway_resumes_from_its_checkpoint(tiny_model_dir, tmp_path
         reward_funcs=[_length_reward, eq11_reward],
     )
     assert summary["global_step"] == killed_at + 2
-    state = json.loads((ckpts / f"checkpoint-{killed_at + 2}" / "trainer_state.json").read_text())
-    steps = [entry["step"] for entry in state["log_history"] if "reward" in entry]
+    steps = [entry["step"] for entry in summary["history"] if "reward" in entry]
     assert steps == list(range(1, killed_at + 3))  # the steps before the kill are kept, not redone
+    assert not ckpts.exists()
 
 
 @pytest.mark.slow
@@ -351,8 +393,7 @@ def test_grpo_with_guaranteed_rollouts_learns_from_eq11_alone(tiny_model_dir, tm
     out = tmp_path / "grpo"
     summary = train_grpo(tiny_model_dir, rows, out, config)
     assert summary["rollouts_guaranteed"] and summary["global_step"] == 2
-    state = json.loads((tmp_path / "grpo.checkpoints" / "checkpoint-2" / "trainer_state.json").read_text())
-    logged = [entry for entry in state["log_history"] if "reward" in entry]
+    logged = [entry for entry in summary["history"] if "reward" in entry]
     assert all(entry["rewards/parse_rate/mean"] == 1.0 for entry in logged)
     assert all(entry["completions/max_length"] <= 24 for entry in logged)
     assert summary["steps_with_reward_variance"] >= 1

@@ -1,6 +1,7 @@
 # SPCT training (SPCT.md section 2): rejective sampling -> rejective fine-tuning (TRL SFT) -> rule-based
 # online RL (TRL GRPO). Trainer checkpoints live next to each output (<model>.checkpoints/) so a killed job
-# resumes; the final model is renamed into place only when complete.
+# resumes (the same run only: a changed setting, init model or data starts afresh); the final model is renamed
+# into place only when complete, then the checkpoints are removed.
 
 
 rule rejective_sampling:

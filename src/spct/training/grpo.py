@@ -265,11 +265,8 @@ def train_grpo(
     reward_key: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run GRPO from ``model_path`` on the RL prompts ``rows``; resumes from ``<out_dir>.checkpoints`` after a kill
-    (same settings, init model files, prompts and rewards only: ``checkpoints.prepare_checkpoints``).
-
-    ``reward_funcs`` / ``reward_weights`` replace the Eq. 11 reward (and its two logged companions), e.g. to
-    plug another rule into the same trainer setup; ``reward_key`` says what else defines such a reward (e.g. the
-    GRM that computes it), so that a changed one starts the run afresh.
+    (the same run only: ``grpo_run_key``). ``reward_funcs`` / ``reward_weights`` replace the Eq. 11 reward (and its
+    two logged companions); ``reward_key`` says what else defines them (e.g. the GRM that computes the reward).
     """
     from datasets import Dataset
     from transformers import AutoConfig, AutoTokenizer
@@ -284,8 +281,7 @@ def train_grpo(
     fitting = within_context(rows, tokenizer, context_length, config.max_completion_length)
     if not fitting:
         raise ValueError(f"every RL prompt is too long for the {context_length}-token context with its completion")
-    ckpts = checkpoint_dir(out_dir)
-    funcs = reward_funcs or REWARD_FUNCS
+    ckpts, funcs = checkpoint_dir(out_dir), reward_funcs or REWARD_FUNCS
     weights = reward_weights or ([1.0] * len(reward_funcs) if reward_funcs else REWARD_WEIGHTS)
     resume_from = prepare_checkpoints(
         ckpts, grpo_run_key(model_path, fitting, config, funcs, weights, reward_key), stage="GRPO"
