@@ -32,7 +32,6 @@ from spct.grm import (
     unshuffle_scores,
 )
 from spct.grm.prompts import build_judge_prompt
-from spct.grm.untrusted import neutralise
 from spct.records import Record, read_jsonl, write_jsonl_atomic
 from spct.sampling import Sampler, ScoreFormat
 
@@ -41,6 +40,11 @@ log = logging.getLogger(__name__)
 GREEDY = "greedy"
 # Rejective sampling's hinted sample: the prompt names the best response (SPCT.md 2.1).
 HINTED = "hinted"
+# The version of how a judgment is made from its settings: the prompt builder, the samplers' two-phase score
+# guarantee, the parser. It is part of every sample cache's name, so a change to any of them (bump it then) never
+# reuses samples made the old way. 2: the injection defence (untrusted texts neutralised, the critique ends only on a
+# line-start "Scores:", only the judge's own final score line parsed).
+JUDGMENT_PROTOCOL = 2
 
 
 @dataclass(frozen=True)
@@ -96,8 +100,9 @@ class JudgeSettings:
         return tuple(self.single_score_range if n == 1 else self.score_range)
 
     def fingerprint(self, model_path: str | os.PathLike) -> str:
-        payload = json.dumps({"settings": asdict(self), "model": model_fingerprint(model_path)}, sort_keys=True)
-        return hashlib.sha256(payload.encode()).hexdigest()[:12]
+        """Names a sample cache: the settings, the model's files and ``JUDGMENT_PROTOCOL``."""
+        payload = {"settings": asdict(self), "model": model_fingerprint(model_path), "protocol": JUDGMENT_PROTOCOL}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def model_fingerprint(model_path: str | os.PathLike) -> str:
@@ -274,10 +279,7 @@ def sample_cached(
 def _sample_into(wanted, sampler, settings, cache_path, chunk_size, stamp, desc) -> tuple[list[dict], int]:
     """``sample_cached``'s work, with the cache's lock held."""
     done = {} if cache_path is None else read_cache(cache_path)
-    user_stamp = stamp or (lambda record: {})
-
-    def stamp(record: Record) -> dict[str, Any]:
-        return {**user_stamp(record), **defence_stamp(record)}
+    stamp = stamp or (lambda record: {})
 
     def reuse(record: Record, sample: str | int) -> bool:
         row = done.get((record.id, str(sample)))
@@ -298,15 +300,6 @@ def _sample_into(wanted, sampler, settings, cache_path, chunk_size, stamp, desc)
                 done.update({(row["item_id"], str(row["sample"])): row for row in rows})
                 bar.update(len(chunk))
     return [done[(r.id, str(s))] for r, s in wanted], len(todo)
-
-
-def defence_stamp(record: Record) -> dict[str, int]:
-    """``{"neutralised": count}`` for a record whose texts hold patterns the judge prompt neutralises
-    (``spct.grm.untrusted``), else ``{}``. Rows sampled before the defence lack the key, so exactly these records
-    are judged again on their new prompt, and every other cached row is still reused."""
-    texts = [record.prompt, *record.responses, record.reference or ""]
-    count = sum(neutralise(text)[1] for text in texts)
-    return {"neutralised": count} if count else {}
 
 
 def run_judgments(
