@@ -176,9 +176,9 @@ def plot_scaling(frame: pd.DataFrame, out_path: str | Path, x: str = "k") -> Non
                 ax.plot(curve[x], curve["value"], marker="D", linestyle="none", **style)
             else:
                 curve = curve.sort_values(x)
-                value, spread = curve["value"], curve["spread"].fillna(0)
-                yerr = [spread.clip(upper=value), spread.clip(upper=100 - value)]
-                ax.errorbar(curve[x], value, yerr=yerr, capsize=3, **SCHEME_STYLE.get(scheme, {}), **style)
+                value, spread = curve["value"].to_numpy(), curve["spread"].fillna(0).to_numpy()
+                yerr = [spread.clip(max=value), spread.clip(max=100 - value)]  # arrays: matplotlib float()s Series
+                ax.errorbar(curve[x].to_numpy(), value, yerr=yerr, capsize=3, **SCHEME_STYLE.get(scheme, {}), **style)
         if x == "k":
             _plot_paper_points(ax, column)
         ax.set_xscale("log", base=2)
