@@ -37,3 +37,24 @@ def test_each_finished_job_gets_its_own_wall_time(tmp_path):
     rows = job_times(log)
     assert [(r["rule"], r["seconds"]) for r in rows] == [("judge", 377.0), ("metrics", 5.0)]  # report never finished
     assert rows[0]["wildcards"] == "exp=x, model=rft"
+
+
+def test_several_logs_make_one_table_with_per_rule_totals(tmp_path, capsys):
+    """A run resumed over two invocations: both logs' jobs, in start order, and one line per rule."""
+    from types import SimpleNamespace
+
+    import pytest
+
+    from spct.cli.job_times import main
+
+    first, second = tmp_path / "a.snakemake.log", tmp_path / "b.snakemake.log"
+    first.write_text(LOG)
+    second.write_text(LOG.replace("10:", "11:").replace("model=rft", "model=spct"))
+    assert main(SimpleNamespace(log=[str(second), str(first)])) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert "model=rft" in lines[0] and "model=spct" in lines[2]  # sorted by start, not by argument order
+    assert "4 jobs from 2 log(s)" in out
+    assert any(line.split()[:3] == ["judge", "2", "jobs"] and "377-377 s each" in line for line in lines)
+    with pytest.raises(SystemExit, match="missing.log: no such log file"):
+        main(SimpleNamespace(log=[str(tmp_path / "missing.log")]))

@@ -1,6 +1,9 @@
-"""Wall time of every job of a Snakemake run, from its log (``.snakemake/log/<time>.snakemake.log``).
+"""Wall time of every job of a Snakemake run, from its logs (``.snakemake/log/<time>.snakemake.log``).
 
     spct job-times .snakemake/log/2026-11-29T101020.478472.snakemake.log
+    spct job-times .snakemake/log/*.snakemake.log     # a run resumed over several invocations: one table
+
+Then one line per rule: how many jobs, their total and their range, the figures a per-stage budget needs.
 
 Snakemake writes ``[<date>]`` before each job's ``rule``/``localrule`` block and before each ``Finished jobid``
 line; the time between a job's start and its finish is its wall time (jobs that ran side by side overlap).
@@ -36,9 +39,29 @@ def job_times(log_path: str | Path) -> list[dict]:
     return [row for row in rows.values() if "seconds" in row]
 
 
-def main(args) -> int:
-    rows = job_times(args.log)
+def per_rule(rows: list[dict]) -> dict[str, dict]:
+    """rule -> jobs, total seconds, shortest and longest job, in order of first start."""
+    out: dict[str, dict] = {}
     for row in rows:
-        print(f"{row['start']:%H:%M:%S}  {row['seconds']:>6.0f} s  {row['rule']:<20} {row['wildcards']}")
-    print(f"{len(rows)} jobs, {sum(r['seconds'] for r in rows) / 60:.1f} min in jobs")
+        r = out.setdefault(row["rule"], {"jobs": 0, "seconds": 0.0, "min": row["seconds"], "max": row["seconds"]})
+        r["jobs"] += 1
+        r["seconds"] += row["seconds"]
+        r["min"], r["max"] = min(r["min"], row["seconds"]), max(r["max"], row["seconds"])
+    return out
+
+
+def main(args) -> int:
+    logs = [Path(p) for p in args.log]
+    for path in logs:
+        if not path.is_file():
+            raise SystemExit(f"spct job-times: {path}: no such log file")
+    # A job a killed invocation started but never finished has no row there; its rerun's log holds it.
+    rows = sorted((row for path in logs for row in job_times(path)), key=lambda r: r["start"])
+    for row in rows:
+        print(f"{row['start']:%m-%d %H:%M:%S}  {row['seconds']:>6.0f} s  {row['rule']:<20} {row['wildcards']}")
+    print(f"{len(rows)} jobs from {len(logs)} log(s), {sum(r['seconds'] for r in rows) / 60:.1f} min in jobs")
+    print("per rule:")
+    for rule, r in per_rule(rows).items():
+        spread = f"{r['min']:.0f}-{r['max']:.0f} s each" if r["jobs"] > 1 else ""
+        print(f"  {rule:<20} {r['jobs']:>3} jobs  {r['seconds'] / 60:>7.1f} min  {spread}")
     return 0

@@ -8,7 +8,7 @@
     spct benchmark-sampler --model DIR --records items.jsonl [--backends transformers vllm]
     spct diff-weights results/embedded-default/models/rft results/embedded-default/models/spct
     spct compare-runs --experiment embedded-default   # the targets of the latest invocation, side by side
-    spct job-times .snakemake/log/<time>.snakemake.log   # wall time per job of a workflow run
+    spct job-times .snakemake/log/*.snakemake.log   # wall time per job and per rule of a workflow run
 
 The full pipeline runs through Snakemake (``make run`` or ``snakemake all``); these commands are for running
 or debugging one stage by hand.
@@ -229,7 +229,7 @@ def _add_inspection_parsers(sub) -> None:
     p.set_defaults(func=_compare_results)
 
     p = sub.add_parser("job-times", help="wall time of every job of a Snakemake run, from its log")
-    p.add_argument("log", help=".snakemake/log/<time>.snakemake.log")
+    p.add_argument("log", nargs="+", help=".snakemake/log/<time>.snakemake.log (several: one run resumed)")
     p.set_defaults(func=_job_times)
 
 
