@@ -126,6 +126,21 @@ def test_rows_for_all_five_claims_with_their_verdicts_and_the_papers_figures(tmp
     assert files["plot"].read_bytes().startswith(PNG_MAGIC)
 
 
+def test_a_run_on_one_unreported_set_gets_the_papers_overall_beside_its_rows(tmp_path, monkeypatch):
+    """configs/evidence.yaml judges one reconstructed set: no overall row, so the paper's Overall goes beside it."""
+    monkeypatch.delitem(BENCHMARKS, "ppe-pref")
+    rows = by_key(write_claims(all_metrics_paths(tmp_path, set(TARGETS)), TARGETS, {}, outputs(tmp_path)))
+    assert {key[2] for key in rows} == {"pairs-bench"}
+    voting = rows["spct/voting@8", "spct/greedy", "pairs-bench"]
+    assert (voting["paper_difference"], voting["paper_setting"]) == (
+        0.7,
+        "DeepSeek-GRM-27B Overall: Voting@8 70.6 - Greedy 69.9",
+    )
+    principles = rows["spct/greedy", "spct_no_principles/greedy", "pairs-bench"]
+    assert principles["paper_difference"] == 2.4 and "Overall" in principles["paper_setting"]
+    assert rows["spct/voting@2", "spct/greedy", "pairs-bench"]["paper_difference"] is None  # k below the paper's
+
+
 def test_a_target_not_built_leaves_its_claims_out_and_names_it(tmp_path):
     files = outputs(tmp_path)
     rows = write_claims(all_metrics_paths(tmp_path, {"main", "hinted_only"}), TARGETS, {}, files)

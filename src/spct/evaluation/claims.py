@@ -88,9 +88,12 @@ def claim_rows(metrics_paths: Sequence[str | Path], metrics_config: Mapping) -> 
     frame = load_metrics(metrics_paths)
     columns = dict(frame.drop_duplicates("benchmark")[["benchmark", "column"]].itertuples(index=False))
     rows = paired_rows(metrics_paths, frame, dict(metrics_config))
+    # A run on one set the paper does not report (e.g. configs/evidence.yaml) has no overall row: its rows get the
+    # paper's Overall figure, named as such, so the paper's size and direction still stand beside each claim.
+    only_unreported = len(columns) == 1 and next(iter(columns.values())) not in OVERALL_COLUMNS
     out = []
     for row in rows:
-        column = "Overall" if row["benchmark"] == paired.OVERALL else columns.get(row["benchmark"])
+        column = "Overall" if row["benchmark"] == paired.OVERALL or only_unreported else columns.get(row["benchmark"])
         figure, setting = paper_figure(row, column if column in (*OVERALL_COLUMNS, "Overall") else None)
         out.append({**row, "verdict": verdict(row), "paper_difference": figure, "paper_setting": setting})
     return out
@@ -138,7 +141,8 @@ def claims_markdown(rows: Sequence[Mapping], missing: Sequence[str], samples: in
         f"({samples} resamples within subsets, the same items for both sides), and the items whose value differs "
         "between A and B / the items. Every claim says A beats B: **holds** only if the interval lies above zero, "
         "**contradicted** if it lies below, **undecided** otherwise. `overall`: the paper's Overall where its four "
-        "benchmarks are all here, else the Mean of the pair / list sets. Paper: the same comparison in the paper "
+        "benchmarks are all here, else the Mean of the pair / list sets (a run on one set the paper does not report: "
+        "beside that set's rows, the paper's Overall). Paper: the same comparison in the paper "
         "(arXiv 2504.02495, typed in from SPCT.md section 5), the setting named; beside a Mean over reconstructed "
         "sets it is the size and direction the paper reports, not a like-for-like score.\n\n"
     )
@@ -165,7 +169,16 @@ def plot_claims(rows: Sequence[Mapping], out_path: str | Path) -> None:
     if not rows:
         ax.text(0.5, 0.5, "no claim has both of its settings", ha="center", va="center", transform=ax.transAxes)
     handles = [plt.Line2D([], [], color=c, marker="o", linestyle="none") for c in VERDICT_COLOURS.values()]
-    ax.legend(handles, list(VERDICT_COLOURS), fontsize=7, loc="lower right")
+    # Above the axes: inside, it hid the last rows' intervals.
+    ax.legend(
+        handles,
+        list(VERDICT_COLOURS),
+        fontsize=7,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncol=3,
+        frameon=False,
+    )
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     fig.savefig(out_path, dpi=120)
