@@ -1,6 +1,10 @@
 """`spct job-times`: per-job wall times read back from a Snakemake log."""
 
-from spct.cli.job_times import job_times
+from types import SimpleNamespace
+
+import pytest
+
+from spct.cli.job_times import job_times, main
 
 LOG = """\
 Job stats:
@@ -41,12 +45,6 @@ def test_each_finished_job_gets_its_own_wall_time(tmp_path):
 
 def test_several_logs_make_one_table_with_per_rule_totals(tmp_path, capsys):
     """A run resumed over two invocations: both logs' jobs, in start order, and one line per rule."""
-    from types import SimpleNamespace
-
-    import pytest
-
-    from spct.cli.job_times import main
-
     first, second = tmp_path / "a.snakemake.log", tmp_path / "b.snakemake.log"
     first.write_text(LOG)
     second.write_text(LOG.replace("10:", "11:").replace("model=rft", "model=spct"))

@@ -40,3 +40,10 @@ def running_server(model_dir, *flags: str):
         thread.join(10)
         batcher.stop()
         sock.close()
+
+
+def hold_engine(batcher, seconds: float) -> None:
+    """Make the server's real engine wait ``seconds`` before each batch, so a test of timeouts or a full queue does
+    not depend on how fast the machine judges (the tiny model scores 4 samples in ~60 ms when the cores are free)."""
+    score = batcher.engine.score
+    batcher.engine.score = lambda jobs: (time.sleep(seconds), score(jobs))[1]

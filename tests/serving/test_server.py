@@ -7,7 +7,7 @@ import time
 
 import httpx
 import pytest
-from serve_helpers import SERVE_FLAGS, running_server
+from serve_helpers import SERVE_FLAGS, hold_engine, running_server
 
 from spct.judging import Query, judge_queries
 from spct.reward import reward_from_scores, rewards_from_result
@@ -133,8 +133,7 @@ def test_a_cancelled_client_does_not_disturb_another(server):
 def test_full_queue_answers_503(tiny_model_dir):
     flags = (*SERVE_FLAGS, "--max-queue", "1", "--max-batch", "1", "--batch-window-ms", "0", "--max-new-tokens", "64")
     with running_server(tiny_model_dir, *flags) as (url, batcher):
-        score = batcher.engine.score  # slowed so the burst always finds the one queue slot taken (not load-dependent)
-        batcher.engine.score = lambda jobs: (time.sleep(0.5), score(jobs))[1]
+        hold_engine(batcher, 0.5)  # the burst always finds the one queue slot taken
 
         async def burst():
             async with httpx.AsyncClient(base_url=url, timeout=120) as c:
@@ -153,10 +152,7 @@ def test_full_queue_answers_503(tiny_model_dir):
 def test_timeout_answers_504(tiny_model_dir):
     flags = (*SERVE_FLAGS, "--timeout", "0.05", "--max-new-tokens", "64", "--batch-window-ms", "0")
     with running_server(tiny_model_dir, *flags) as (url, batcher):
-        # The tiny model judges 4 samples in ~60 ms on a quiet machine, about the timeout: hold the real engine a
-        # second before it scores so the timeout, not the machine's load, decides the answer.
-        score = batcher.engine.score
-        batcher.engine.score = lambda jobs: (time.sleep(1.0), score(jobs))[1]
+        hold_engine(batcher, 1.0)  # 20x the timeout: the timeout, not the machine's speed, decides the answer
         got = httpx.post(f"{url}/score", json={"prompt": "Slow?", "responses": ["a", "b"], "k": 4}, timeout=60)
         assert got.status_code == 504 and "timeout" in got.json()["error"]
         assert batcher.counts["timeouts"] == 1
