@@ -234,7 +234,7 @@ def test_one_mistake_is_one_line(base_config):
 def test_paper_run_uses_the_paper_file_alone(tmp_path):
     """`snakemake -n --configfile configs/paper.yaml`: the effective config it prints and stores is the paper file
     itself, with no key of config.yaml that the paper file does not set (issue 15: e.g. math-best-of-n's
-    max_item_chars: 7500, sampler.cpu_kv_cache_gb, the policy_rl section)."""
+    max_item_chars: 16000, sampler.cpu_kv_cache_gb, the policy_rl section)."""
     import subprocess
     import sys
 

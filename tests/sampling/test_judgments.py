@@ -74,6 +74,20 @@ def test_sample_prompts_shuffle_per_sample_and_show_all_responses():
     assert len(perms) > 1  # shuffles differ across samples (position bias)
 
 
+def test_greedy_shares_sample_zeros_prompt_and_every_sample_has_its_own_shuffle():
+    """Greedy reuses sample 0's order, so the engine prefills that prompt once; the k samples stay shuffled apart."""
+    records = [
+        Record(id=f"list/{i}", source="toy", subset="toy", split="eval", prompt="Q?", responses=list("abcdef"), best=0)
+        for i in range(4)
+    ]
+    settings = JudgeSettings()
+    for record in records:
+        greedy = build_sample_prompt(record, GREEDY, settings)
+        assert greedy == build_sample_prompt(record, 0, settings)
+        sampled = {build_sample_prompt(record, i, settings)[1] for i in range(8)}
+        assert len(sampled) >= 6  # 720 orders of 6 responses: 8 draws nearly never repeat
+
+
 @pytest.mark.parametrize(
     ("variant", "expect", "absent"),
     [("principles", "Specific Criteria:", None), ("no_principles", "Analysis:", "Specific Criteria:")],

@@ -43,8 +43,9 @@ HINTED = "hinted"
 # The version of how a judgment is made from its settings: the prompt builder, the samplers' two-phase score
 # guarantee, the parser. It is part of every sample cache's name, so a change to any of them (bump it then) never
 # reuses samples made the old way. 2: the injection defence (untrusted texts neutralised, the critique ends only on a
-# line-start "Scores:", only the judge's own final score line parsed).
-JUDGMENT_PROTOCOL = 2
+# line-start "Scores:", only the judge's own final score line parsed). 3: Greedy shows the responses in sample 0's
+# order (``build_sample_prompt``).
+JUDGMENT_PROTOCOL = 3
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,10 @@ def build_sample_prompt(
     The ``HINTED`` sample names the best response (as shown) in the prompt; ``hinted=False`` builds the same
     sample's prompt without the hint (what a hinted trajectory is trained on).
     """
-    perm = sample_permutation(record.n, settings.seed, record.id, sample)
+    # Greedy shows the responses in sample 0's order: the two then share one prompt, which the engine prefills once
+    # (its prefix cache), where a long list would otherwise cost a whole extra prefill; Greedy and Voting@1 then
+    # differ only in decoding. Every sampled judgment still has its own shuffle (SPCT.md, position bias).
+    perm = sample_permutation(record.n, settings.seed, record.id, 0 if sample == GREEDY else sample)
     hinted = sample == HINTED if hinted is None else hinted
     if hinted and record.best is None:
         raise ValueError(f"{record.id}: a hinted prompt needs a best response (n >= 2)")

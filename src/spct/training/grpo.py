@@ -44,6 +44,7 @@ from spct.training.checkpoints import (
     shared_trainer_args,
 )
 from spct.training.curves import curve_fields
+from spct.training.trl_cpu import score_labelled_positions_only
 
 log = logging.getLogger(__name__)
 
@@ -286,6 +287,7 @@ def train_grpo(
     resume_from = prepare_checkpoints(
         ckpts, grpo_run_key(model_path, fitting, config, funcs, weights, reward_key), stage="GRPO"
     )
+    score_labelled_positions_only()  # CPU: the LM head projects the completion tokens only
     trainer = GRPOTrainer(
         model=str(model_path),
         rollout_func=guaranteed_rollouts(fitting, config) if config.guarantee_score_format else None,

@@ -26,6 +26,7 @@ from spct.training.checkpoints import (
     shared_trainer_args,
 )
 from spct.training.curves import curve_fields
+from spct.training.trl_cpu import score_labelled_positions_only
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +151,7 @@ def train_rft(
     ckpts = checkpoint_dir(out_dir)
     key = run_key({"base_model": str(base_model), **run_settings(asdict(config))}, base_model, data_digest(fitting))
     resume_from = prepare_checkpoints(ckpts, key, stage="RFT")
+    score_labelled_positions_only()  # CPU: the LM head projects the completion tokens only
     trainer = SFTTrainer(
         model=str(base_model),
         args=sft_config(config, ckpts, report_to),
