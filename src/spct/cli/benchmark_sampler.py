@@ -71,18 +71,20 @@ def measure(backend: str, args, records, settings: JudgeSettings) -> Figures:
     greedy_s, _ = timed(sampler, greedy, [ScoreFormat(r.n) for r in records], 0.0, args.max_new_tokens)
     after_s, after_tokens = timed(sampler, voting_prompts, voting_formats, settings.temperature, args.max_new_tokens)
     voting_s, tokens = after_s, after_tokens
-    if getattr(sampler, "llm", None) is not None:  # vLLM: again, from an empty prefix cache
-        clear_prefix_cache(sampler)
+    if clear_prefix_cache(sampler):  # vLLM: again, from an empty prefix cache
         voting_s, tokens = timed(sampler, voting_prompts, voting_formats, settings.temperature, args.max_new_tokens)
     del sampler
     return Figures(backend, start_s, greedy_s, voting_s, after_s, tokens, after_tokens, len(voting))
 
 
-def clear_prefix_cache(sampler) -> None:
-    """Empty a vLLM engine's prefix cache (the transformers backend keeps none between calls)."""
+def clear_prefix_cache(sampler) -> bool:
+    """Empty a vLLM engine's prefix cache; False for a sampler that keeps none between calls (transformers)."""
     llm = getattr(sampler, "llm", None)
-    if llm is not None and not llm.reset_prefix_cache():
+    if llm is None:
+        return False
+    if not llm.reset_prefix_cache():
         raise RuntimeError("vLLM did not reset its prefix cache (requests still running?)")
+    return True
 
 
 def main(args) -> int:

@@ -8,8 +8,9 @@ embedded default, 8 rollouts of ~600 prompt and ~50 completion tokens, that is ~
 vocabulary, in fp32), about a quarter of the whole GRPO stage (py-spy profile of the stage, 230 s).
 
 ``score_labelled_positions_only`` makes the head project only the labelled positions on a CPU too. The result is the
-same per-token log-probabilities and entropies (the kernel treats each position on its own; the unlabelled ones are
-zeroed either way), which ``tests/training/test_trl_cpu.py`` checks against TRL's own path.
+same per-token log-probabilities and entropies up to float rounding (the kernel treats each position on its own; the
+unlabelled ones are zeroed either way; only the GEMM shapes differ), which ``tests/training/test_trl_cpu.py`` checks
+against TRL's own path. Rounding is not nothing: over RFT and GRPO it moves the trained weights in their last bits.
 """
 
 from __future__ import annotations
